@@ -1,0 +1,8 @@
+"""`thud crossverify` (placeholder until its issue lands)."""
+
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("crossverify", help="(not yet available)")
+    p.set_defaults(func=lambda args: print("thud crossverify: not implemented yet") or 2)
