@@ -1,8 +1,116 @@
-"""`thud push` (placeholder until its issue lands)."""
+"""`thud push` (a built dataset to the Hub) and `thud push-metric` (the metric as a Space).
+
+Thin layers over :mod:`builder_scripts.push`; see there for the upload rule.
+"""
 
 from __future__ import annotations
 
+import argparse
+import sys
+
 
 def register(sub) -> None:
-    p = sub.add_parser("push", help="(not yet available)")
-    p.set_defaults(func=lambda args: print("thud push: not implemented yet") or 2)
+    p = sub.add_parser(
+        "push",
+        help="upload a built dataset folder to the Hugging Face Hub",
+        description=(
+            "Upload the Hub layout of a `thud build` folder (README.md card, build_report.json, "
+            "data/**/*.parquet with the media embedded) to a dataset repository. The folder is "
+            "checked first: every config must load with load_dataset(folder, config). "
+            "Fails at once when HF_HUB_OFFLINE is set, unless --dry-run."
+        ),
+    )
+    p.add_argument("folder", help="the built dataset folder (thud build --out)")
+    p.add_argument("--repo-id", required=True, help="ORG/NAME of the dataset repository")
+    p.add_argument("--token", default=None, help="Hub token (default: the stored login / HF_TOKEN)")
+    p.add_argument("--private", action="store_true", help="create the repository private")
+    p.add_argument("--message", default="Upload Thud dataset", help="commit message")
+    p.add_argument("--dry-run", action="store_true", help="plan and verify only; send nothing")
+    p.add_argument(
+        "--no-verify", action="store_true", help="skip the local load_dataset round-trip"
+    )
+    p.set_defaults(func=_push)
+
+    m = sub.add_parser(
+        "push-metric",
+        help="upload the thud_gap metric module as an evaluate Space",
+        description=(
+            "Upload the thud_gap metric as a Hugging Face Space in evaluate's layout "
+            "(NAME.py, app.py with launch_gradio_widget, requirements.txt, README.md with "
+            "sdk: gradio and tags evaluate/metric), so evaluate.load('ORG/NAME') works."
+        ),
+    )
+    m.add_argument("--repo-id", required=True, help="ORG/NAME of the Space (e.g. my-org/thud_gap)")
+    m.add_argument(
+        "--metric-dir", default=None, help="the metric folder (default: thud_metrics.THUD_GAP)"
+    )
+    m.add_argument(
+        "--requirement",
+        action="append",
+        default=[],
+        metavar="REQ",
+        help="extra line for the Space's requirements.txt (repeatable), e.g. "
+        "'thud @ git+https://github.com/ORG/thud'",
+    )
+    m.add_argument("--sdk-version", default=None, help="gradio version the Space runs")
+    m.add_argument("--token", default=None)
+    m.add_argument("--private", action="store_true")
+    m.add_argument("--dry-run", action="store_true", help="list the Space's files; send nothing")
+    m.add_argument("--write", default=None, metavar="DIR", help="also write the Space's files here")
+    m.set_defaults(func=_push_metric)
+
+
+def _push(args: argparse.Namespace) -> int:
+    from builder_scripts.push import PushError, push_dataset
+
+    try:
+        result = push_dataset(
+            args.folder,
+            args.repo_id,
+            token=args.token,
+            private=args.private,
+            commit_message=args.message,
+            dry_run=args.dry_run,
+            verify=not args.no_verify,
+        )
+    except PushError as exc:
+        print(f"thud push: {exc}", file=sys.stderr)
+        return 1
+    print(result.plan.describe())
+    if result.counts is not None:
+        rows = "; ".join(
+            f"{c}: " + ", ".join(f"{s}={n}" for s, n in splits.items())
+            for c, splits in result.counts.items()
+        )
+        print(f"round-trip ok (load_dataset): {rows}")
+    if args.dry_run:
+        print(f"dry run: nothing sent (would push to {result.url})")
+    else:
+        print(f"pushed to {result.url}")
+    return 0
+
+
+def _push_metric(args: argparse.Namespace) -> int:
+    from builder_scripts.push import DEFAULT_GRADIO_VERSION, PushError, push_metric_space, write_plan
+
+    try:
+        result = push_metric_space(
+            args.repo_id,
+            args.metric_dir,
+            token=args.token,
+            private=args.private,
+            requirements=args.requirement,
+            sdk_version=args.sdk_version or DEFAULT_GRADIO_VERSION,
+            dry_run=args.dry_run,
+        )
+    except PushError as exc:
+        print(f"thud push-metric: {exc}", file=sys.stderr)
+        return 1
+    print(result.plan.describe())
+    if args.write:
+        print(f"Space files written to {write_plan(result.plan, args.write)}")
+    if args.dry_run:
+        print(f"dry run: nothing sent (would push to {result.url})")
+    else:
+        print(f"pushed to {result.url}")
+    return 0

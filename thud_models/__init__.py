@@ -1,0 +1,1 @@
+"""Answerers: baselines, model adapters, `thud run` and the audio-path check."""

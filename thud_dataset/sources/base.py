@@ -50,3 +50,19 @@ class Clip:
         d = asdict(self)
         d.pop("extra")
         return d
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A clip (or annotation row) left out of a build, and why.
+
+    ``origin`` points at where it came from (``annotations.jsonl:7``, a file path, a
+    synthetic index); ``reason`` says what is wrong in words a user can act on.
+    """
+
+    clip_id: str
+    origin: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.origin}: {self.clip_id}: {self.reason}" if self.origin else f"{self.clip_id}: {self.reason}"

@@ -1,0 +1,31 @@
+"""Thud's dataset side: clip sources, interventions, media I/O and the ``datasets`` builder.
+
+Heavy modules (``datasets``, PyAV) load on first use, so ``thud_dataset.vocab`` and the
+interventions stay importable on their own (the metric functions depend on the vocabulary).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "ThudBuilder": ("builder", "ThudBuilder"),
+    "ThudConfig": ("builder", "ThudConfig"),
+    "build": ("hub_layout", "build"),
+    "BuildReport": ("hub_layout", "BuildReport"),
+    "video_file": ("video_files", "video_file"),
+    "Clip": ("sources.base", "Clip"),
+    "ClipError": ("sources.base", "ClipError"),
+    "Skipped": ("sources.base", "Skipped"),
+    "MediaError": ("media", "MediaError"),
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
