@@ -91,7 +91,12 @@ def _push(args: argparse.Namespace) -> int:
 
 
 def _push_metric(args: argparse.Namespace) -> int:
-    from builder_scripts.push import DEFAULT_GRADIO_VERSION, PushError, push_metric_space, write_plan
+    from builder_scripts.push import (
+        DEFAULT_GRADIO_VERSION,
+        PushError,
+        push_metric_space,
+        write_plan,
+    )
 
     try:
         result = push_metric_space(

@@ -71,8 +71,15 @@ def scan_clip(clip: Clip) -> ClipScan:
 
 @dataclass(frozen=True)
 class EncodeSettings:
+    """The audio encode of every condition: ``codec`` for mp4 outputs, FLAC for Matroska."""
+
     codec: str = media.DEFAULT_AUDIO_CODEC
     bitrate_per_channel: int = media.DEFAULT_BITRATE_PER_CHANNEL
+
+    def for_container(self, output_format: str) -> EncodeSettings:
+        if output_format == "mp4":
+            return self
+        return EncodeSettings(media.MATROSKA_AUDIO_CODEC, self.bitrate_per_channel)
 
 
 @dataclass(frozen=True)
@@ -153,6 +160,7 @@ def materialize_clip(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     info = media.probe(clip.path)
+    settings = settings.for_container(info.output_format)
     audio = media.decode_audio(clip.path, info)
     donor_audio = media.decode_audio(donor.path)
     results: dict[str, ConditionOutput] = {}

@@ -4,17 +4,23 @@ The video stream is never decoded: its packets are copied (remuxed) byte for byt
 condition of a clip, the original included, gets its audio through :func:`encode_audio`
 with the same codec settings, so nothing but the sound tells the conditions apart.
 
-Timeline: t = 0 is the first video frame. :func:`decode_audio` aligns the decoded samples
-to it (sample ``i`` is heard at ``i / sample_rate`` seconds after the first frame), and
-:func:`mux` writes audio starting at the first frame, so event times mean the same thing
-in a source, in its decoded array and in every output.
+Timeline: t = 0 is the start of the container's presentation timeline (where a player's
+clock starts; :attr:`MediaInfo.start_time`). :func:`decode_audio` aligns the decoded
+samples to it (sample ``i`` is heard at ``i / sample_rate`` s), and :func:`mux` writes the
+audio from t = 0 with the video packets' timestamps untouched, so event times mean the same
+thing in a source, in its decoded array and in every output — and the audio/video relation
+of the source (e.g. a first video frame at 33 ms) is kept. Starting the audio at the origin
+also lets the mp4 edit list hide the AAC priming from every decoder, not only from those
+that read timestamps.
 
 Rules for sources that do not fit the default mp4 + AAC output:
 
-* **Container.** Output is mp4 when the source's video codec can live in mp4
-  (:data:`MP4_VIDEO_CODECS`); otherwise (e.g. VP8 in webm, Theora) the packets go into
-  Matroska (``.mkv``) unchanged, because re-encoding the picture is not allowed.
-  MPEG-1/2 video from ``.mpg`` goes into mp4.
+* **Container.** Output is mp4 + AAC when the source's video codec can live in mp4
+  (:data:`MP4_VIDEO_CODECS`; MPEG-1/2 video from ``.mpg`` included). Otherwise (e.g. VP8
+  in webm, Theora) the packets go into Matroska (``.mkv``) unchanged — re-encoding the
+  picture is not allowed — with the audio in FLAC (:data:`MATROSKA_AUDIO_CODEC`): Matroska
+  cannot tell decoders to drop AAC's 1024 priming samples (measured: ffmpeg then hears the
+  audio ~26 ms late), while FLAC has no priming, so every decoder hears it sample-exactly.
 * **Several audio streams.** The stream flagged *default* is used, else the first audio
   stream; the output has exactly one audio stream.
 * **More than two channels** are downmixed to stereo before any intervention.
@@ -36,6 +42,8 @@ MP4_VIDEO_CODECS = frozenset(
     {"h264", "hevc", "mpeg4", "av1", "vp9", "mpeg1video", "mpeg2video", "mjpeg", "png"}
 )
 DEFAULT_AUDIO_CODEC = "aac"
+#: the audio codec of Matroska outputs (see the container rule above)
+MATROSKA_AUDIO_CODEC = "flac"
 #: bits per second per channel of the encoded audio (AAC at 64 kb/s/channel is transparent
 #: enough for event sounds and keeps the encode cheap)
 DEFAULT_BITRATE_PER_CHANNEL = 64_000
@@ -78,6 +86,7 @@ class MediaInfo:
     path: str
     format_name: str
     duration: float
+    start_time: float  # the container's timeline origin, seconds
     video: VideoStreamInfo
     audio_streams: tuple[AudioStreamInfo, ...]
     size: int
@@ -102,7 +111,7 @@ class MediaInfo:
 
 @dataclass(frozen=True)
 class DecodedAudio:
-    """Audio decoded to float32, aligned so sample 0 is at the first video frame."""
+    """Audio decoded to float32, aligned so sample 0 is at the timeline origin (t = 0)."""
 
     samples: np.ndarray  # (channels, n) float32
     sample_rate: int
@@ -177,13 +186,15 @@ def probe(path: str | Path) -> MediaInfo:
                     else False,
                 )
             )
-        duration = vdur if vdur else (cdur - vstart if cdur else None)
+        origin = container.start_time / av.time_base if container.start_time is not None else 0.0
+        duration = vdur + vstart - origin if vdur else (cdur if cdur else None)
         if not duration or duration <= 0:
             raise MediaError(f"{path}: cannot tell the video's duration")
         return MediaInfo(
             path=path,
             format_name=container.format.name,
             duration=float(duration),
+            start_time=float(origin),
             video=video,
             audio_streams=tuple(audios),
             size=Path(path).stat().st_size,
@@ -193,8 +204,8 @@ def probe(path: str | Path) -> MediaInfo:
 def decode_audio(path: str | Path, info: MediaInfo | None = None) -> DecodedAudio:
     """Decode the clip's audio stream to float32 ``(channels, samples)``, once.
 
-    Sample 0 is at the first video frame: audio that starts later is preceded by silence,
-    audio that starts earlier is trimmed. More than two channels are downmixed to stereo.
+    Sample 0 is at the container's timeline origin: audio that starts later is preceded
+    by silence. More than two channels are downmixed to stereo.
     Raises :class:`MediaError` naming the file if there is no audio stream or decoding fails.
     """
     path = str(path)
@@ -224,8 +235,8 @@ def decode_audio(path: str | Path, info: MediaInfo | None = None) -> DecodedAudi
     sr = astream.sample_rate
     if samples.shape[0] > 2:
         samples = _downmix_to_stereo(samples)
-    # align to the first video frame
-    lead = int(round(((first_pts or 0.0) - info.video.start_time) * sr))
+    # align to the timeline origin
+    lead = int(round(((first_pts or 0.0) - info.start_time) * sr))
     if lead > 0:
         samples = np.concatenate([np.zeros((samples.shape[0], lead), np.float32), samples], axis=1)
     elif lead < 0:
@@ -312,7 +323,8 @@ def encode_audio(
     ctx = av.CodecContext.create(codec, "w")
     ctx.sample_rate = sample_rate
     ctx.layout = layout
-    ctx.format = "fltp"
+    # the codec's own sample format (AAC: fltp, FLAC: s16); PyAV converts the frames
+    ctx.format = ctx.codec.audio_formats[0].name if ctx.codec.audio_formats else "fltp"
     ctx.bit_rate = bit_rate
     ctx.time_base = Fraction(1, sample_rate)
     ctx.flags |= av.codec.context.Flags.bitexact
@@ -336,7 +348,7 @@ def encode_audio(
 def mux(video: VideoPackets, audio: EncodedAudio) -> bytes:
     """Write the video packets unchanged plus ``audio`` into a new file; return its bytes.
 
-    The audio starts at the first video frame. The container is the one
+    The audio starts at the timeline origin (see the module docstring). The container is the one
     ``video.info.output_format`` names. Output is byte-identical for identical inputs.
     """
     fmt = video.info.output_format
@@ -356,7 +368,7 @@ def mux(video: VideoPackets, audio: EncodedAudio) -> bytes:
         out.start_encoding()
         vtb = video.template.time_base
         atb = Fraction(1, audio.sample_rate)  # the units of EncodedAudio timestamps
-        a_offset = int(round(video.info.video.start_time * audio.sample_rate))
+        a_offset = int(round(video.info.start_time * audio.sample_rate))
 
         def video_key(p):
             ts = p.dts if p.dts is not None else p.pts

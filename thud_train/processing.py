@@ -157,5 +157,8 @@ def load_processor(name_or_path: str | os.PathLike, **kwargs: Any):
         with open(config_file, encoding="utf-8") as f:
             if json.load(f).get("processor_class") == ThudOmniProcessor.__name__:
                 return ThudOmniProcessor.from_pretrained(path, **kwargs)
-    processor = AutoProcessor.from_pretrained(path, **kwargs)
-    return processor
+    try:
+        return AutoProcessor.from_pretrained(path, **kwargs)
+    except (OSError, ValueError, TypeError):
+        # a plain language model: no processor, only a tokenizer
+        return AutoTokenizer.from_pretrained(path, **kwargs)

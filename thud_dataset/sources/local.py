@@ -158,7 +158,9 @@ def _row_to_clip(row: dict, data_dir: Path, origin: str, seen: dict[str, str]) -
         if not path.is_absolute():
             path = data_dir / path
         if not path.is_file():
-            raise _RowError(f"file {file_name!r}: not found (looked for {path})")
+            # no absolute path in the reason: it ends up in the dataset card
+            where = "" if Path(file_name).is_absolute() else " in the data folder"
+            raise _RowError(f"file {file_name!r}: not found{where}")
         media = _probe(path, file_name)
         if media.audio is None:
             raise _RowError(f"file {file_name!r}: no audio stream")

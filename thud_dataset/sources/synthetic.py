@@ -44,6 +44,8 @@ __all__ = [
     "generate_clips",
     "height_above_floor",
     "make_clip",
+    "material_of",
+    "object_sprite",
     "render_audio",
     "render_background",
     "render_clip",
@@ -69,7 +71,7 @@ IMPACT_FRAMES = (35, 65)
 
 # fixed codec settings: same input -> same bytes (one thread, no B-frames, no timestamps)
 _VIDEO_OPTIONS = {"preset": "veryfast", "crf": "20", "threads": "1", "bf": "0", "g": "25"}
-_AUDIO_BIT_RATE = 80_000
+_AUDIO_BIT_RATE = 96_000
 _AAC_FRAME = 1024
 _CONTAINER_OPTIONS = {"movflags": "+faststart", "fflags": "+bitexact"}
 
@@ -234,8 +236,11 @@ def height_above_floor(scene: SyntheticScene, t: float) -> float:
     """
     g, t_fall, dt = scene.gravity_px, scene.fall_time, t - scene.visual_time
     if dt <= 0:
-        since_release = max(t_fall + dt, 0.0)
-        return max(scene.drop_height_px - 0.5 * g * since_release**2, 0.0)
+        to_impact = -dt
+        if to_impact >= t_fall:
+            return scene.drop_height_px
+        # = drop - g/2 (t_fall - to_impact)^2, written to be exactly 0 at the impact
+        return 0.5 * g * to_impact * (2 * t_fall - to_impact)
     v = g * t_fall
     for e in scene.restitutions:
         v *= e
@@ -289,7 +294,7 @@ def _glass_sprite(h: int, w: int, rng: np.random.Generator) -> Sprite:
     edge = inside & (off > half - 1.2)
     rgb[edge], alpha[edge] = (90, 150, 170), 0.95
     base = inside & (yy > h - 3)  # thick glass bottom
-    rgb[base], alpha[base] = (160, 205, 220), 0.9
+    rgb[base], alpha[base] = (120, 175, 195), 0.9
     shine = (
         inside & (xx - (w / 2 - half) > 2.5) & (xx - (w / 2 - half) < 4.5) & (yy > 3) & (yy < h - 5)
     )

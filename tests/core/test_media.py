@@ -1,0 +1,182 @@
+"""Materialized files, decoded back: real codecs (H.264/AAC, VP8/Vorbis, MP3) and real sound.
+
+Every claim is measured on the output file: where the audio lands, that the video packets
+are the source's, that mute decodes to silence, that swap carries the donor's sound, and that
+nothing but the sound differs between the conditions of a clip.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import av
+import numpy as np
+import pytest
+
+from thud_dataset import media
+from thud_dataset.materialize import EncodeSettings, conform, materialize_clip
+from thud_dataset.planning import ClipPlan
+from thud_dataset.sources.base import Clip
+from thud_dataset.verify import check_condition, measure_lag, stream_layout, video_packets
+
+# (file, audio event time, tau): events from SOURCES.md; tau keeps them inside the clip
+REAL = [
+    ("openmpf__openmpf__video_01.mp4", 2.3, -0.8),
+    ("openmpf__openmpf__video_02.mp4", 3.8, 1.2),
+    ("openmpf__openmpf-components__toronto-highway-shortened.mp4", 2.5, -1.2),
+    ("Zulko__moviepy__big_buck_bunny_432_433.webm", 0.49, 0.3),
+    ("Zulko__moviepy__example3.mp4", 1.0, 0.5),
+]
+
+
+def real_clip(real_clips_dir, name, t):
+    return Clip(name.split(".")[0], str(real_clips_dir / name), "event", t, "sound", t, source="local")
+
+
+@pytest.fixture(scope="module")
+def materialized(real_clips_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("real-out")
+    results = {}
+    for i, (name, t, tau) in enumerate(REAL):
+        clip = real_clip(real_clips_dir, name, t)
+        donor_name, donor_t, _ = REAL[(i + 1) % len(REAL)]
+        donor = real_clip(real_clips_dir, donor_name, donor_t)
+        plan = ClipPlan(clip.clip_id, "test", tau, donor.clip_id)
+        results[name] = (clip, donor, tau, materialize_clip(clip, plan, donor, out))
+    return out, results
+
+
+@pytest.mark.parametrize("name", [r[0] for r in REAL])
+def test_each_condition_decodes_to_what_it_claims(materialized, name):
+    out, results = materialized
+    clip, _, tau, outputs = results[name]
+    for condition, offset in (("original", 0.0), ("shift", tau), ("mute", 0.0)):
+        check = check_condition(clip.path, out / outputs[condition].file_name, condition, offset)
+        assert check.ok, f"{name} {condition}: {check.problems}"
+    assert outputs["shift"].edited_audio_time == pytest.approx(clip.audio_time + tau)
+    # swap: same video packets, and an audio stream
+    assert video_packets(clip.path) == video_packets(out / outputs["swap"].file_name)
+
+
+@pytest.mark.parametrize("name", [r[0] for r in REAL])
+def test_swap_carries_the_donor_sound_placed_at_the_visual_time(materialized, name):
+    out, results = materialized
+    clip, donor, _, outputs = results[name]
+    swapped = media.decode_audio(out / outputs["swap"].file_name)
+    own = media.decode_audio(clip.path)
+    donor_audio = media.decode_audio(donor.path)
+    expected = conform(donor_audio.samples, donor_audio.sample_rate, own.sample_rate, own.samples.shape[0])
+    pad = max(0, swapped.samples.shape[1] - expected.shape[1])
+    expected = np.pad(expected, ((0, 0), (0, pad)))  # lags are measured over the common length
+    # the donor sound, moved so its event sits at the recipient's visual time
+    lag = measure_lag(expected, swapped.samples, own.sample_rate, max_lag_s=4.0)
+    want = round((clip.visual_time - donor.audio_time) * own.sample_rate)
+    assert abs(lag - want) <= own.sample_rate // 1000, (lag, want)
+    n = min(own.samples.shape[1], swapped.samples.shape[1])
+    corr_own = np.corrcoef(own.samples.mean(0)[:n], swapped.samples.mean(0)[:n])[0, 1]
+    assert abs(corr_own) < 0.2, "the swapped audio still correlates with the clip's own sound"
+    assert outputs["swap"].donor_clip_id == donor.clip_id != clip.clip_id
+
+
+@pytest.mark.parametrize("name", [r[0] for r in REAL])
+def test_conditions_do_not_leak_through_the_container(materialized, name):
+    out, results = materialized
+    clip, _, _, outputs = results[name]
+    paths = [out / o.file_name for o in outputs.values()]
+    layouts = {tuple(stream_layout(p)) for p in paths}
+    assert len(layouts) == 1, layouts
+    durations = [media.probe(p).duration for p in paths]
+    frame = 1 / media.probe(clip.path).video.fps
+    assert max(durations) - min(durations) <= frame
+    audio_durations = {round(media.decode_audio(p).duration, 6) for p in paths}
+    assert len(audio_durations) == 1
+    names = [o.file_name for o in outputs.values()]
+    assert len(set(names)) == 4
+    for n in names:
+        stem = n.rsplit(".", 1)[0]
+        assert len(stem) == 24 and all(ch in "0123456789abcdef" for ch in stem)
+
+
+def test_container_rule_mp4_for_h264_matroska_for_vp8(materialized):
+    _, results = materialized
+    for name, (_, _, _, outputs) in results.items():
+        expected = ".mkv" if name.endswith(".webm") else ".mp4"
+        assert all(o.file_name.endswith(expected) for o in outputs.values()), name
+
+
+def test_same_inputs_give_byte_identical_files(real_clips_dir, tmp_path):
+    name, t, tau = REAL[0]
+    clip = real_clip(real_clips_dir, name, t)
+    donor = real_clip(real_clips_dir, REAL[1][0], REAL[1][1])
+    plan = ClipPlan(clip.clip_id, "test", tau, donor.clip_id)
+    a = materialize_clip(clip, plan, donor, tmp_path / "a")
+    b = materialize_clip(clip, plan, donor, tmp_path / "b")
+    assert a == b
+    for o in a.values():
+        assert (tmp_path / "a" / o.file_name).read_bytes() == (tmp_path / "b" / o.file_name).read_bytes()
+    other = materialize_clip(clip, ClipPlan(clip.clip_id, "test", 0.5, donor.clip_id), donor, tmp_path / "c")
+    assert other["shift"].file_name != a["shift"].file_name
+    assert other["original"].file_name == a["original"].file_name
+
+
+def test_encode_settings_are_the_same_for_every_condition(materialized):
+    out, results = materialized
+    _, _, _, outputs = results[REAL[1][0]]
+    rates = set()
+    for o in outputs.values():
+        with av.open(str(out / o.file_name)) as c:
+            a = c.streams.audio[0]
+            rates.add((a.codec_context.name, a.codec_context.sample_rate, a.codec_context.channels, a.codec_context.profile))
+    assert len(rates) == 1
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="the ffmpeg CLI (independent decoder) is not installed")
+def test_an_independent_decoder_hears_the_same_shift(materialized):
+    out, results = materialized
+    for name in (REAL[0][0], REAL[3][0]):
+        clip, _, tau, outputs = results[name]
+
+        def pcm(path):
+            raw = subprocess.run(
+                # aresample pads by the timestamps, so sample 0 is t = 0 as a player hears it
+                ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a:0", "-af", "aresample=async=1:first_pts=0",
+                 "-ac", "1", "-f", "f32le", "-"],
+                check=True, capture_output=True,
+            ).stdout
+            return np.frombuffer(raw, np.float32)
+
+        sr = media.probe(clip.path).audio.sample_rate
+        lag = measure_lag(pcm(out / outputs["original"].file_name), pcm(out / outputs["shift"].file_name), sr)
+        assert abs(lag / sr - tau) <= 0.001, (name, lag / sr, tau)
+        # and the original lines up with the source as ffmpeg decodes it
+        assert abs(measure_lag(pcm(clip.path), pcm(out / outputs["original"].file_name), sr)) <= sr // 1000
+
+
+def test_bad_files_get_errors_naming_the_file(real_clips_dir, tmp_path):
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8)
+    with pytest.raises(media.MediaError, match="corrupt.mp4"):
+        media.probe(corrupt)
+    with pytest.raises(media.MediaError, match="missing.mp4: file not found"):
+        media.probe(tmp_path / "missing.mp4")
+    silent_video = tmp_path / "noaudio.mp4"
+    subprocess_free_remux(real_clips_dir / REAL[4][0], silent_video)
+    assert media.probe(silent_video).audio is None
+    with pytest.raises(media.MediaError, match="noaudio.mp4: no audio stream"):
+        media.decode_audio(silent_video)
+
+
+def subprocess_free_remux(src, dst):
+    """Copy only the video stream of ``src`` into ``dst`` (a file with no audio stream)."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        v = out.add_stream_from_template(inp.streams.video[0])
+        for p in inp.demux(inp.streams.video[0]):
+            if p.dts is None:
+                continue
+            p.stream = v
+            out.mux(p)
+
+
+def test_encode_settings_default():
+    assert EncodeSettings().codec == "aac"

@@ -1,0 +1,64 @@
+"""Fixtures of the corpora tests: a folder of real clips plus bad files made from them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import av
+import pytest
+
+MP4 = "openmpf__openmpf__video_01.mp4"  # h264 + aac, 3.0 s
+MP4_LONG = "openmpf__openmpf__video_02.mp4"  # 17.4 s, loud at ~3.8 s
+WEBM = "Zulko__moviepy__big_buck_bunny_432_433.webm"  # vp8 + vorbis, 1.0 s, hits at ~0.49/0.74 s
+MP3 = "Zulko__moviepy__example3.mp4"  # h264 + mp3, 2.0 s
+ROAD = "openmpf__openmpf-components__toronto-highway-shortened.mp4"  # 5.0 s
+
+
+def write_jsonl(path: Path, rows: list) -> Path:
+    """Rows are dicts (dumped) or strings (written as they are: broken lines on purpose)."""
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write((row if isinstance(row, str) else json.dumps(row)) + "\n")
+    return path
+
+
+def remux_streams(src: Path, dst: Path, kinds: tuple[str, ...]) -> Path:
+    """Copy only the streams of ``kinds`` ("video", "audio") from src into dst, no re-encode."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        pairs = {}
+        for s in inp.streams:
+            if s.type in kinds:
+                pairs[s.index] = out.add_stream_from_template(s)
+        for packet in inp.demux(*[inp.streams[i] for i in pairs]):
+            if packet.dts is None:
+                continue
+            packet.stream = pairs[packet.stream.index]
+            out.mux(packet)
+    return dst
+
+
+def row(file: str, **kw) -> dict:
+    base = {
+        "file": file,
+        "visual_event": "something is seen",
+        "visual_time": 1.0,
+        "audio_event": "something is heard",
+        "audio_time": 1.0,
+    }
+    base.update(kw)
+    return base
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory, real_clips_dir) -> Path:
+    """A writable folder: two real clips, a clip without audio, one without video, junk."""
+    d = tmp_path_factory.mktemp("corpus")
+    for name in (MP4, WEBM):
+        shutil.copy(real_clips_dir / name, d / name)
+    remux_streams(real_clips_dir / MP4, d / "silent_film.mp4", ("video",))
+    remux_streams(real_clips_dir / MP4, d / "only_sound.m4a", ("audio",))
+    (d / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypisom" + b"garbage" * 200)
+    (d / "notes.txt").write_text("not a video\n")
+    return d

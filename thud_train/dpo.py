@@ -1,0 +1,98 @@
+"""Stage 2: DPO on Thud's preference pairs mixed with general video preferences (TRL ``DPOTrainer``).
+
+Chosen responses verify the audio; rejected ones follow the visual shortcut (paper 2.2).
+General video pairs (``dpo.general_data``, share ``dpo.general_fraction``) keep the model
+from over-specialising to interventions (paper 2.3).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from datasets import Dataset
+
+from thud_train.common import (
+    StageResult,
+    load_stage_model,
+    peft_config,
+    save_stage,
+    trl_arguments,
+    write_summary,
+)
+from thud_train.config import TrainConfig
+from thud_train.data import describe, dpo_dataset, load_preferences
+from thud_train.general_data import load_general_preferences, mix_preferences
+
+
+def build_dpo_trainer(
+    config: TrainConfig,
+    preferences: Dataset | None = None,
+    general: Dataset | None = None,
+    model: Any = None,
+    processing: Any = None,
+):
+    """A ready ``DPOTrainer`` for ``config`` (not yet trained) and the data it uses.
+
+    ``preferences`` defaults to ``config.dataset``'s preferences config, ``general`` to
+    ``config.dpo.general_data`` (read with :func:`load_general_preferences`); ``model`` and
+    ``processing`` to the stage's model (the SFT output when it exists). Returns
+    ``(trainer, processing, data_info)``.
+    """
+    from trl import DPOConfig, DPOTrainer
+
+    from thud_train.collators import OmniDPOCollator, media_kind
+
+    stage = config.dpo
+    if model is None:
+        model, processing, kind = load_stage_model(config, "dpo")
+    else:
+        kind = media_kind(processing)
+    rows = load_preferences(preferences if preferences is not None else config.dataset)
+    if general is None and stage.general_data and stage.general_fraction > 0:
+        general = load_general_preferences(stage.general_data)
+    mixed, report = mix_preferences(
+        rows, general, stage.general_fraction, seed=config.seed, max_samples=stage.max_samples
+    )
+    train = dpo_dataset(mixed, kind, config.system_prompt)
+    lora = peft_config(config.lora)
+    if kind == "text":
+        args = trl_arguments(DPOConfig, stage.output_dir, config.seed, stage.trainer)
+        collator = None
+    else:
+        args = trl_arguments(
+            DPOConfig,
+            stage.output_dir,
+            config.seed,
+            stage.trainer,
+            remove_unused_columns=False,  # the collator needs "video" and the texts
+        )
+        collator = OmniDPOCollator(
+            processing, config.media, config.system_prompt, max_length=args.max_length
+        )
+    # The frozen reference: with LoRA, the base model under disabled adapters; otherwise a
+    # copy (TRL would reload it by name, which a model built in memory does not have).
+    ref_model = None if lora is not None else copy.deepcopy(model).eval()
+    trainer = DPOTrainer(
+        model=model,
+        ref_model=ref_model,
+        args=args,
+        train_dataset=train,
+        processing_class=processing,
+        data_collator=collator,
+        peft_config=lora,
+    )
+    info = {"kind": kind, "mix": str(report), **describe(mixed)}
+    return trainer, processing, info
+
+
+def run_dpo(
+    config: TrainConfig, preferences: Dataset | None = None, general: Dataset | None = None
+) -> StageResult:
+    """Train the DPO stage and save model + processor to ``config.dpo.output_dir``."""
+    trainer, processing, info = build_dpo_trainer(config, preferences, general)
+    trainer.train()
+    save_stage(trainer, processing, config.dpo.output_dir, config.lora)
+    result = StageResult("dpo", config.dpo.output_dir, info, trainer.state.log_history)
+    write_summary(result, config)
+    return result

@@ -1,0 +1,83 @@
+"""Stage 1: SFT warm-up on the chosen (audio-verifying) responses, with TRL's ``SFTTrainer``.
+
+The warm-up establishes the response pattern ("the crash is seen at 2.1 s but heard at
+2.6 s: the audio is delayed") before DPO teaches the preference over the visual shortcut.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datasets import Dataset
+
+from thud_train.common import (
+    StageResult,
+    load_stage_model,
+    peft_config,
+    save_stage,
+    trl_arguments,
+    write_summary,
+)
+from thud_train.config import TrainConfig
+from thud_train.data import describe, load_preferences, sft_dataset
+
+
+def build_sft_trainer(
+    config: TrainConfig,
+    preferences: Dataset | None = None,
+    model: Any = None,
+    processing: Any = None,
+):
+    """A ready ``SFTTrainer`` for ``config`` (not yet trained) and the data it uses.
+
+    ``preferences`` defaults to ``config.dataset``'s preferences config; ``model`` and
+    ``processing`` to the stage's model. Returns ``(trainer, processing, data_info)``.
+    """
+    from trl import SFTConfig, SFTTrainer
+
+    from thud_train.collators import OmniSFTCollator, media_kind
+
+    stage = config.sft
+    if model is None:
+        model, processing, kind = load_stage_model(config, "sft")
+    else:
+        kind = media_kind(processing)
+    rows = load_preferences(
+        preferences if preferences is not None else config.dataset, stage.max_samples, config.seed
+    )
+    train = sft_dataset(rows, kind, config.system_prompt)
+    if kind == "text":
+        # TRL's own path: conversational prompt/completion, loss on the completion only
+        args = trl_arguments(SFTConfig, stage.output_dir, config.seed, stage.trainer)
+        collator = None
+    else:
+        args = trl_arguments(
+            SFTConfig,
+            stage.output_dir,
+            config.seed,
+            stage.trainer,
+            remove_unused_columns=False,  # the collator needs "video" and "prompt"
+            dataset_kwargs={"skip_prepare_dataset": True},
+        )
+        collator = OmniSFTCollator(
+            processing, config.media, config.system_prompt, max_length=args.max_length
+        )
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=train,
+        processing_class=processing,
+        data_collator=collator,
+        peft_config=peft_config(config.lora),
+    )
+    return trainer, processing, {"kind": kind, **describe(rows)}
+
+
+def run_sft(config: TrainConfig, preferences: Dataset | None = None) -> StageResult:
+    """Train the SFT stage and save model + processor to ``config.sft.output_dir``."""
+    trainer, processing, info = build_sft_trainer(config, preferences)
+    trainer.train()
+    save_stage(trainer, processing, config.sft.output_dir, config.lora)
+    result = StageResult("sft", config.sft.output_dir, info, trainer.state.log_history)
+    write_summary(result, config)
+    return result
