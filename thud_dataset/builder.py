@@ -33,9 +33,10 @@ from .vocab import CHOICES, DIMENSIONS, INTERVENTION_OF, gold_label
 
 PROBE_SPLITS = ("original", "shift", "mute", "swap")
 _CITATION = """\
-@article{thud2026,
-  title   = {When Vision Speaks for Sound: Exposing the Audio-Visual Clever Hans Effect in Video MLLMs},
-  year    = {2026}
+@article{wen2026thud,
+  title  = {When Vision Speaks for Sound},
+  author = {Wen, Xiaofei and Mo, Wenjie Jacky and Fu, Xingyu and Cai, Rui and Zhu, Tinghui and Li, Wendi and Xie, Yanan and Chen, Muhao and Qi, Peng},
+  year   = {2026}
 }
 """
 

@@ -49,7 +49,6 @@ shift, so such an answer cannot be credited and is reported as unreadable.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 
@@ -614,27 +613,44 @@ def parse_answers(
     >>> labels.tolist()
     ['early']
     """
-    answers = list(answers)
+    index, labels, offsets = _parse_unique(answers, dimensions, judge)
+    return np.array(labels, dtype=object)[index], offsets[index]
+
+
+def _parse_unique(
+    answers: Iterable[str | None], dimensions: Iterable[str | None] | None, judge: Judge | None
+) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Parse each distinct (answer, dimension) once: (row -> distinct index, label and
+    stated offset of each distinct key)."""
+    answers = answers if isinstance(answers, list) else list(answers)
     dims = [None] * len(answers) if dimensions is None else list(dimensions)
     if len(dims) != len(answers):
         raise ValueError(f"got {len(answers)} answers but {len(dims)} dimensions")
-    cache: dict[tuple[object, object], tuple[str, float]] = {}
-    for key in dict.fromkeys(zip(answers, dims)):
-        answer, dim = key
+    keys = list(zip(answers, dims))
+    try:
+        distinct = list(dict.fromkeys(keys))
+    except TypeError:
+        distinct = []  # an unhashable answer: reported below
+    if not distinct and keys:
+        bad = next(a for a in answers if not (isinstance(a, str) or a is None))
+        raise TypeError(f"answers must be str or None; got {type(bad).__name__}: {bad!r}")
+    labels: list[str] = []
+    offsets = np.full(len(distinct), np.nan)
+    for j, (answer, dim) in enumerate(distinct):
         if not (isinstance(answer, str) or answer is None):
             raise TypeError(f"answers must be str or None; got {type(answer).__name__}: {answer!r}")
         label = parse_answer(answer, dim)
         if label == UNKNOWN and judge is not None and isinstance(answer, str) and answer.strip():
             verdict = judge(answer, dim)
             label = parse_answer(verdict, dim) if isinstance(verdict, str) else UNKNOWN
+        if label in ("early", "delayed"):
             offset = stated_offset(answer, label)
-        else:
-            offset = stated_offset(answer, label) if label in ("early", "delayed") else None
-        cache[key] = (label, math.nan if offset is None else offset)
-    pairs = [cache[key] for key in zip(answers, dims)]
-    labels = np.array([p[0] for p in pairs], dtype=object)
-    offsets = np.array([p[1] for p in pairs], dtype=float)
-    return labels, offsets
+            if offset is not None:
+                offsets[j] = offset
+        labels.append(label)
+    table = {key: j for j, key in enumerate(distinct)}
+    index = np.fromiter(map(table.__getitem__, keys), dtype=np.int64, count=len(keys))
+    return index, labels, offsets
 
 
 # -- the judge protocol --------------------------------------------------------------------

@@ -7,14 +7,14 @@ and the numbers are computed on small integer arrays (fast over millions of prob
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from thud_dataset.vocab import CONDITIONS, DIMENSION_OF, DIMENSIONS, LABELS, UNKNOWN
 
-from .parsing import Judge, parse_answers
+from .parsing import Judge, _parse_unique
 
 #: label codes: LABELS in order, then unknown
 LABEL_CODES: tuple[str, ...] = (*LABELS, UNKNOWN)
@@ -78,21 +78,27 @@ def _column(values: object, name: str, n: int | None) -> list | np.ndarray:
 
 def _codes(values: Sequence, name: str, vocab: Sequence[str]) -> np.ndarray:
     table = {v: i for i, v in enumerate(vocab)}
-    codes = np.fromiter((table.get(v, -1) for v in values), dtype=np.int8, count=len(values))
-    bad = np.flatnonzero(codes < 0)
-    if bad.size:
-        row = int(bad[0])
-        raise ValueError(
-            f"{name}[{row}] is {values[row]!r}, which is not one of {tuple(vocab)}"
-            + (f" ({bad.size} bad rows in all)" if bad.size > 1 else "")
-        )
-    return codes
+    try:  # map over a C method: ~30 ns a row
+        return np.fromiter(map(table.__getitem__, values), dtype=np.int8, count=len(values))
+    except (KeyError, TypeError):
+        pass
+    bad = [i for i, v in enumerate(values) if not isinstance(v, str) or v not in table]
+    row = bad[0]
+    raise ValueError(
+        f"{name}[{row}] is {values[row]!r}, which is not one of {tuple(vocab)}"
+        + (f" ({len(bad)} bad rows in all)" if len(bad) > 1 else "")
+    )
 
 
 def _factorize(values: Sequence) -> tuple[np.ndarray, list]:
-    index: dict = {}
-    codes = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.int64, count=len(values))
-    return codes, list(index)
+    """Integer codes in first-appearance order, and the distinct values."""
+    try:
+        names = list(dict.fromkeys(values))
+    except TypeError:
+        bad = next(i for i, v in enumerate(values) if not isinstance(v, Hashable))
+        raise ValueError(f"ids must be strings; row {bad} is {values[bad]!r}") from None
+    table = {v: i for i, v in enumerate(names)}
+    return np.fromiter(map(table.__getitem__, values), dtype=np.int64, count=len(values)), names
 
 
 def _all_none(values: Sequence | None) -> bool:
@@ -208,8 +214,9 @@ def encode_probes(
             "(tau > 0 is 'delayed', tau < 0 is 'early')",
         )
 
-    labels, stated = parse_answers(predictions, dimensions, judge=judge)
-    pred = _codes(labels, "parsed predictions", LABEL_CODES)
+    index, labels, stated_u = _parse_unique(predictions, dimensions, judge)
+    pred = _codes(labels, "parsed predictions", LABEL_CODES)[index]
+    stated = stated_u[index]
 
     clip = clip_names = None
     if clip_ids is not None:

@@ -1,0 +1,195 @@
+"""The datasets builder and `thud build`, end to end on the synthetic source, decoded back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from datasets import load_dataset
+
+from thud_dataset import ThudBuilder, build, media
+from thud_dataset.verify import measure_lag, onset_time, video_packets
+
+PROBE_COLUMNS = {
+    "probe_id", "pair_id", "clip_id", "dimension", "condition", "offset_s", "donor_clip_id", "video",
+    "prompt", "choices", "label", "visual_event", "visual_time", "audio_event", "audio_time", "category",
+    "edited_audio_time", "duration_s", "partition", "source",
+}
+
+
+def rows(out, config, split, columns=None):
+    return load_dataset(str(out), config, split=split, columns=columns)
+
+
+def decode_bytes(data: bytes, tmp: Path, name: str) -> media.DecodedAudio:
+    path = tmp / name
+    path.write_bytes(data)
+    return media.decode_audio(path)
+
+
+def test_load_dataset_gives_the_configs_splits_columns_and_counts(synthetic_build):
+    out, report = synthetic_build
+    n_test = report.partitions["test"]
+    n_train = report.partitions["train"]
+    assert n_test + n_train == report.clips_used == 12 and not report.skipped
+    probes = load_dataset(str(out), "probes")
+    assert set(probes) == {"original", "shift", "mute", "swap"}
+    assert probes["original"].num_rows == 3 * n_test
+    for split in ("shift", "mute", "swap"):
+        assert probes[split].num_rows == n_test
+    assert set(probes["shift"].column_names) == PROBE_COLUMNS
+    assert {r for r in probes["original"]["partition"]} == {"test"}
+    prefs = load_dataset(str(out), "preferences", split="train")
+    assert prefs.num_rows == 6 * n_train and {"chosen", "rejected"} <= set(prefs.column_names)
+    clips = load_dataset(str(out), "clips")
+    assert clips["train"].num_rows == n_train and clips["test"].num_rows == n_test
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\n") and "config_name: probes" in card
+    saved = json.loads((out / "build_report.json").read_text())
+    assert saved["settings"]["seed"] == 0 and len(saved["plan"]) == 12
+
+
+def test_pairs_labels_and_ids(synthetic_build):
+    out, _ = synthetic_build
+    all_rows = [r for s in ("original", "shift", "mute", "swap") for r in rows(out, "probes", s, columns=[
+        "probe_id", "pair_id", "clip_id", "dimension", "condition", "offset_s", "label", "donor_clip_id"])]
+    assert len({r["probe_id"] for r in all_rows}) == len(all_rows)
+    pairs = {}
+    for r in all_rows:
+        pairs.setdefault(r["pair_id"], []).append(r)
+    for members in pairs.values():
+        assert sorted(m["condition"] for m in members)[1:] != []  # two probes
+        assert len(members) == 2 and len({m["clip_id"] for m in members}) == 1
+        assert len({m["dimension"] for m in members}) == 1
+        original, other = sorted(members, key=lambda m: m["condition"] != "original")
+        assert original["condition"] == "original" and original["label"] == "synced"
+        expected = {"shift": "delayed" if other["offset_s"] > 0 else "early", "mute": "silent", "swap": "mismatched"}
+        assert other["label"] == expected[other["condition"]]
+    for r in all_rows:
+        assert r["condition"] not in r["probe_id"] and r["clip_id"] not in r["probe_id"]
+        if r["condition"] == "swap":
+            assert r["donor_clip_id"] and r["donor_clip_id"] != r["clip_id"]
+
+
+def test_shift_probes_decode_with_the_event_moved_by_tau(synthetic_build, tmp_path):
+    out, _ = synthetic_build
+    originals = {r["clip_id"]: r for r in rows(out, "probes", "original") if r["dimension"] == "sync"}
+    taus = []
+    for r in rows(out, "probes", "shift"):
+        shifted = decode_bytes(r["video"]["bytes"], tmp_path, "s" + r["video"]["path"])
+        original = decode_bytes(originals[r["clip_id"]]["video"]["bytes"], tmp_path, "o" + r["video"]["path"])
+        sr = shifted.sample_rate
+        # where the impact actually is in the decoded edited audio
+        assert onset_time(shifted.samples, sr) == pytest.approx(r["audio_time"] + r["offset_s"], abs=0.001)
+        assert r["edited_audio_time"] == pytest.approx(r["audio_time"] + r["offset_s"])
+        assert onset_time(original.samples, sr) == pytest.approx(r["audio_time"], abs=0.001)
+        lag = measure_lag(original.samples, shifted.samples, sr, max_lag_s=1.5)
+        assert abs(lag / sr - r["offset_s"]) <= 0.001
+        assert 0.2 <= r["audio_time"] + r["offset_s"] <= r["duration_s"] - 0.2
+        taus.append(r["offset_s"])
+    assert min(abs(t) for t in taus) >= 0.3 and any(t < 0 for t in taus) and any(t > 0 for t in taus)
+
+
+def test_mute_and_swap_probes_decode_as_claimed(synthetic_build, tmp_path):
+    out, _ = synthetic_build
+    sources = {r["clip_id"]: r for r in rows(out, "clips", "test")}
+    sources.update({r["clip_id"]: r for r in rows(out, "clips", "train")})
+    for r in rows(out, "probes", "mute"):
+        path = tmp_path / r["video"]["path"]
+        path.write_bytes(r["video"]["bytes"])
+        info = media.probe(path)
+        assert info.audio is not None, "a muted probe must keep its audio stream"
+        assert not np.any(media.decode_audio(path, info).samples)
+    for r in rows(out, "probes", "swap"):
+        swapped = decode_bytes(r["video"]["bytes"], tmp_path, "w" + r["video"]["path"])
+        donor = decode_bytes(sources[r["donor_clip_id"]]["video"]["bytes"], tmp_path, "d" + r["video"]["path"])
+        own = decode_bytes(sources[r["clip_id"]]["video"]["bytes"], tmp_path, "c" + r["video"]["path"])
+        sr = swapped.sample_rate
+        # the donor's impact sits at the recipient's visual time, and it is the donor's sound
+        assert onset_time(swapped.samples, sr) == pytest.approx(r["visual_time"], abs=0.001)
+        want = round((r["visual_time"] - sources[r["donor_clip_id"]]["audio_time"]) * sr)
+        assert abs(measure_lag(donor.samples, swapped.samples, sr, max_lag_s=2.0) - want) <= sr // 1000
+        assert sources[r["donor_clip_id"]]["category"] != r["category"]
+        n = min(own.samples.shape[1], swapped.samples.shape[1])
+        assert not np.allclose(own.samples[:, :n], swapped.samples[:, :n], atol=1e-3)
+
+
+def test_every_probe_keeps_the_source_video_packets_and_layout(synthetic_build, tmp_path):
+    out, _ = synthetic_build
+    sources = {r["clip_id"]: r for r in rows(out, "clips", "test")}
+    by_clip: dict[str, list] = {}
+    for split in ("original", "shift", "mute", "swap"):
+        for r in rows(out, "probes", split):
+            by_clip.setdefault(r["clip_id"], []).append(r)
+    for clip_id, probes in by_clip.items():
+        src = tmp_path / f"{clip_id}.mp4"
+        src.write_bytes(sources[clip_id]["video"]["bytes"])
+        packets = video_packets(src)
+        durations = set()
+        for r in probes:
+            p = tmp_path / r["video"]["path"]
+            p.write_bytes(r["video"]["bytes"])
+            assert video_packets(p) == packets
+            durations.add(media.probe(p).duration)
+            assert r["video"]["path"].endswith(".mp4")
+            assert hashlib.sha256(r["video"]["bytes"]).hexdigest().startswith(r["video"]["path"][:-4])
+        assert max(durations) - min(durations) <= 1 / 25
+
+
+def test_same_seed_same_bytes_other_seed_other_plan(synthetic_build, tmp_path):
+    out, _ = synthetic_build
+    again = tmp_path / "again"
+    # a fresh media cache, so nothing is reused: the bytes are made anew
+    build(again, num_clips=12, seed=0, media_cache_dir=str(tmp_path / "cache"), progress=False, num_proc=2)
+    for f in sorted((out / "data").rglob("*.parquet")):
+        twin = again / f.relative_to(out)
+        assert twin.read_bytes() == f.read_bytes(), f"{f.relative_to(out)} differs between identical builds"
+    other = tmp_path / "other"
+    build(other, num_clips=12, seed=1, media_cache_dir=str(tmp_path / "cache"), progress=False, configs=("probes",))
+    plan0 = {p["clip_id"]: (p["tau"], p["donor_clip_id"]) for p in json.loads((out / "build_report.json").read_text())["plan"]}
+    plan1 = {p["clip_id"]: (p["tau"], p["donor_clip_id"]) for p in json.loads((other / "build_report.json").read_text())["plan"]}
+    assert plan0.keys() == plan1.keys() and plan0 != plan1
+    parts0 = {p["clip_id"]: p["partition"] for p in json.loads((out / "build_report.json").read_text())["plan"]}
+    parts1 = {p["clip_id"]: p["partition"] for p in json.loads((other / "build_report.json").read_text())["plan"]}
+    assert parts0 == parts1, "the seed must not move clips between train and test"
+
+
+def test_builder_class_streams_and_shards(media_cache):
+    builder = ThudBuilder(config_name="probes", num_clips=6, seed=0, shard_size=2, media_cache_dir=str(media_cache))
+    streamed = builder.as_streaming_dataset(split="mute")
+    first = next(iter(streamed))
+    assert first["condition"] == "mute" and first["video"]["bytes"][4:8] == b"ftyp"
+    gens = builder._split_generators(None)
+    assert all(len(g.gen_kwargs["shards"]) >= 1 for g in gens)
+
+
+def test_build_reports_skipped_clips_with_reasons(tmp_path, media_cache):
+    from thud_dataset.sources.synthetic import render_clip
+
+    data = tmp_path / "folder"
+    data.mkdir()
+    lines = []
+    for i in range(3):
+        clip = render_clip(i, 0, data / f"good{i}.mp4")
+        lines.append({"file": f"good{i}.mp4", "visual_event": clip.visual_event, "visual_time": clip.visual_time,
+                      "audio_event": clip.audio_event, "audio_time": clip.audio_time, "category": clip.category,
+                      "split": "test"})
+    (data / "corrupt.mp4").write_bytes(b"not a video at all" * 100)
+    lines.append({"file": "corrupt.mp4", "visual_event": "x", "visual_time": 1.0, "audio_event": "y", "audio_time": 1.0})
+    # a clip whose event sits so near its end that no offset keeps it inside with the margin
+    shutil.copy(data / "good0.mp4", data / "late.mp4")
+    lines.append({"file": "late.mp4", "visual_event": "x", "visual_time": 3.9, "audio_event": "y", "audio_time": 3.9,
+                  "split": "test"})
+    (data / "annotations.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    report = build(tmp_path / "out", source="local", data_dir=str(data), offsets=(0.5, 1.2),
+                   media_cache_dir=str(media_cache), progress=False, configs=("probes",))
+    reasons = {s.clip_id: s.reason for s in report.skipped}
+    assert report.clips_used == 3
+    assert "corrupt" in reasons and "late" in reasons
+    assert "inside the clip" in reasons["late"] and "3.900 s" in reasons["late"]
+    summary = report.summary()
+    assert "clips skipped: 2" in summary and "corrupt" in summary

@@ -1,0 +1,534 @@
+"""The signal baseline: listens to the sound itself, with no learned weights.
+
+What it measures (:func:`analyse`, returning :class:`SignalEvidence`):
+
+* **Existence — energy.** The loudest 50 ms of the track (RMS, dBFS). Below
+  ``silence_dbfs`` (default -60 dBFS) the track is silent. Thud's Mute writes digital
+  silence, so this is exact on muted probes; a real recording's room tone sits well above.
+* **Timing — cross-correlation.** An *audio onset envelope* (librosa's spectral-flux onset
+  strength, 10 ms hop, 16 kHz) is cross-correlated with a *visual impact envelope* from the
+  frames: PyAV decodes them grey and small (56 px wide), the motion energy is the mean
+  absolute frame difference, and an impact is where motion *stops abruptly* (the drop of
+  motion energy from one frame to the next: a falling object moves most just before it
+  lands, then stops or rebounds slower). The lag of the correlation peak is the offset
+  estimate ``tau`` (audio time − picture time; > 0: the audio is heard late). Its precision
+  is bounded by the frame period (40 ms at 25 fps); a correlation peak that does not stand
+  out from the others lowers ``confidence``.
+* **Consistency — event structure, as far as a signal can tell.** A sound made by the
+  object in the picture repeats where the object bounces; a sound from elsewhere does not
+  follow the picture's secondary impacts. So the baseline compares the secondary impacts
+  after the main one (bounces) in the picture and in the sound: both absent, or both present
+  at the same delay (±60 ms), reads as consistent; otherwise the sound comes from a
+  different source. **What it cannot do**: tell materials apart. A wooden thud and a metal
+  clang that bounce at the same moments, or a glass clink and a ceramic crash (neither
+  bounces), look the same to it; it would need a learned audio–visual correspondence for
+  that. Its consistency accuracy on swaps is therefore the share of swaps whose donor
+  bounces differently (see ``docs/baselines.md`` for the numbers), not a property of
+  listening in general. Since Thud's Swap places the donor's event at the picture's impact,
+  timing alone says nothing about consistency.
+
+:class:`SignalBaseline` answers a probe's prompt with this evidence: it reads which
+dimension is asked (:func:`~thud_models.baselines.prompt_options.read_prompt`) and
+answers with the option letter and one sentence of evidence, e.g. ``"C. The impact is seen
+at 1.68 s and heard at 2.18 s: the audio is delayed by 0.50 s."`` (the metric reads the
+label from the letter and the offset from the sentence).
+
+On real clips the same measurements run (no crash on clips without a clear impact or
+without audio); the "impact" is then simply the strongest stop of motion, and the
+confidence says how much to trust it.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import av
+import numpy as np
+
+from .prompt_options import read_prompt
+
+__all__ = [
+    "SignalBaseline",
+    "SignalEvidence",
+    "SignalSettings",
+    "analyse",
+    "audio_onset_envelope",
+    "visual_motion_envelope",
+]
+
+#: the rate the audio is analysed at, and the envelopes' common time grid (Hz)
+ANALYSIS_SR = 16_000
+ENVELOPE_RATE = 100
+
+
+@dataclass(frozen=True)
+class SignalSettings:
+    """Thresholds of the signal baseline (defaults tuned on synthetic seed 0, checked on others).
+
+    Attributes
+    ----------
+    silence_dbfs : the track is silent when its loudest 50 ms are below this RMS level
+    sync_tolerance_s : |offset| below this is "synchronized" (the frame period at 25 fps is
+        40 ms, and the broadcast detectability thresholds are ~45 ms lead / ~125 ms lag)
+    max_lag_s : largest |offset| searched
+    frame_width : frames are decoded grey at this width (px) for the motion envelope
+    smooth_s : both envelopes are smoothed with a Gaussian of this width before correlating
+    bounce_window_s : secondary impacts are looked for in (start, end) s after the main one
+    visual_bounce_min : a motion stop counts as a secondary impact above this share of the main
+    audio_bounce_min : an onset counts as a secondary impact above this share of the main one
+        (onset strength above the track's median)
+    bounce_match_s : secondary impacts seen and heard this close (s) are the same event
+    """
+
+    silence_dbfs: float = -60.0
+    sync_tolerance_s: float = 0.1
+    max_lag_s: float = 2.0
+    frame_width: int = 56
+    smooth_s: float = 0.02
+    bounce_window_s: tuple[float, float] = (0.06, 0.6)
+    visual_bounce_min: float = 0.15
+    audio_bounce_min: float = 0.3
+    bounce_match_s: float = 0.06
+
+
+@dataclass(frozen=True)
+class SignalEvidence:
+    """What :func:`analyse` measured in one video. Times are seconds from the first frame.
+
+    Attributes
+    ----------
+    path : the video analysed
+    duration_s : duration of the video stream
+    has_audio : whether the file has an audio stream at all
+    loudest_dbfs : RMS level of the loudest 50 ms of the audio (``-inf`` for digital silence)
+    silent : ``loudest_dbfs < silence_dbfs`` (or no audio stream)
+    audio_onset_s : the strongest audio onset (None when silent)
+    audio_onsets_s : every clear audio onset (strength >= 30 % of the strongest)
+    visual_event_s : the strongest stop of motion in the picture (None without motion)
+    visual_events_s : every clear stop of motion (>= 30 % of the strongest)
+    offset_s : estimated ``tau``, audio time − picture time, from the cross-correlation peak
+    confidence : 0..1, how much the correlation peak stands out (0 without an estimate)
+    audio_bounces_s, visual_bounces_s : secondary impacts, as delays after the main one
+    consistent : whether the sound's event structure follows the picture's (None if silent)
+    fps : the video's frame rate
+    notes : anything that limited the analysis
+    """
+
+    path: str
+    duration_s: float
+    has_audio: bool
+    loudest_dbfs: float
+    silent: bool
+    audio_onset_s: float | None
+    audio_onsets_s: tuple[float, ...]
+    visual_event_s: float | None
+    visual_events_s: tuple[float, ...]
+    offset_s: float | None
+    confidence: float
+    audio_bounces_s: tuple[float, ...]
+    visual_bounces_s: tuple[float, ...]
+    consistent: bool | None
+    fps: float
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (``-inf`` dBFS becomes None)."""
+        d = asdict(self)
+        if not math.isfinite(d["loudest_dbfs"]):
+            d["loudest_dbfs"] = None
+        return d
+
+    @property
+    def heard_s(self) -> float | None:
+        """When the main impact is heard: ``visual_event_s + offset_s``."""
+        if self.visual_event_s is None or self.offset_s is None:
+            return self.audio_onset_s
+        return self.visual_event_s + self.offset_s
+
+
+# -- audio -------------------------------------------------------------------------------
+
+
+def _mono_16k(path: str) -> tuple[np.ndarray, bool]:
+    """The track as 16 kHz mono float32 on the video's timeline; (samples, has_audio)."""
+    import librosa
+
+    from thud_dataset.media import MediaError, decode_audio
+
+    try:
+        decoded = decode_audio(path)
+    except MediaError as e:
+        if "no audio stream" in str(e):
+            return np.zeros(0, np.float32), False
+        raise
+    mono = decoded.samples.mean(axis=0)
+    if decoded.sample_rate != ANALYSIS_SR:
+        mono = librosa.resample(mono, orig_sr=decoded.sample_rate, target_sr=ANALYSIS_SR)
+    return np.asarray(mono, np.float32), True
+
+
+def loudest_dbfs(samples: np.ndarray, sample_rate: int = ANALYSIS_SR, window_s: float = 0.05) -> float:
+    """RMS level (dBFS) of the loudest ``window_s`` of ``samples``; ``-inf`` for zeros.
+
+    >>> loudest_dbfs(np.zeros(1600))
+    -inf
+    >>> round(loudest_dbfs(np.full(1600, 0.1)), 1)
+    -20.0
+    """
+    n = max(1, int(window_s * sample_rate))
+    if samples.size == 0:
+        return -math.inf
+    frames = samples[: samples.size - samples.size % n].reshape(-1, n) if samples.size >= n else samples[None]
+    peak = float(np.sqrt((frames.astype(np.float64) ** 2).mean(axis=1)).max())
+    return 20 * math.log10(peak) if peak > 0 else -math.inf
+
+
+def audio_onset_envelope(samples: np.ndarray, sample_rate: int = ANALYSIS_SR) -> np.ndarray:
+    """Onset strength (spectral flux of a mel spectrogram) at :data:`ENVELOPE_RATE` Hz.
+
+    Value ``j`` belongs to time ``j / ENVELOPE_RATE`` s. Uses ``librosa.onset.onset_strength``
+    with a 32 ms window, so a sharp onset peaks within one hop (10 ms) of its sample.
+    """
+    import librosa
+
+    if samples.size < 1024:
+        return np.zeros(max(1, samples.size * ENVELOPE_RATE // sample_rate), np.float32)
+    hop = sample_rate // ENVELOPE_RATE
+    n_fft = 1 << int(round(math.log2(0.032 * sample_rate)))
+    env = librosa.onset.onset_strength(y=samples, sr=sample_rate, hop_length=hop, n_fft=n_fft)
+    return env.astype(np.float32)
+
+
+# -- picture -----------------------------------------------------------------------------
+
+
+def visual_motion_envelope(path: str | Path, width: int = 56) -> tuple[np.ndarray, np.ndarray, float]:
+    """Frame times and motion energy of the video at ``path``.
+
+    Frames are decoded grey at ``width`` px (area-averaged, which also blurs texture, so
+    the energy follows how far things move rather than how textured they are); the energy
+    of frame ``i`` is the mean absolute difference to frame ``i - 1`` (0 for the first).
+
+    Returns
+    -------
+    times : (n,) seconds of each frame after the first
+    motion : (n,) motion energy, grey levels
+    fps : the stream's frame rate
+    """
+    times: list[float] = []
+    energy: list[float] = []
+    prev: np.ndarray | None = None
+    with av.open(str(path)) as container:
+        if not container.streams.video:
+            raise ValueError(f"{path}: no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        rate = stream.average_rate or stream.base_rate or stream.guessed_rate
+        fps = float(rate) if rate else 25.0
+        src_w, src_h = stream.codec_context.width, stream.codec_context.height
+        w = max(8, min(width, src_w))
+        h = max(8, round(src_h * w / max(src_w, 1)))
+        start: float | None = None
+        for i, frame in enumerate(container.decode(stream)):
+            t = float(frame.pts * frame.time_base) if frame.pts is not None else i / fps
+            start = t if start is None else start
+            grey = frame.to_ndarray(format="gray", width=w, height=h, interpolation="AREA")
+            grey = grey.astype(np.float32)
+            times.append(t - start)
+            energy.append(0.0 if prev is None else float(np.abs(grey - prev).mean()))
+            prev = grey
+    return np.asarray(times), np.asarray(energy, np.float32), fps
+
+
+def impact_envelope(motion: np.ndarray) -> np.ndarray:
+    """How abruptly motion stops at each frame: ``max(m[i] - m[i+1], 0)`` (0 at the last).
+
+    >>> impact_envelope(np.array([0.0, 1.0, 3.0, 0.0, 0.0]))
+    array([0., 0., 3., 0., 0.], dtype=float32)
+    """
+    out = np.zeros(len(motion), np.float32)
+    if len(motion) > 1:
+        out[:-1] = np.maximum(motion[:-1] - motion[1:], 0)
+    return out
+
+
+# -- timing ------------------------------------------------------------------------------
+
+
+def _on_grid(times: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    grid = np.zeros(n, np.float32)
+    idx = np.clip(np.round(times * ENVELOPE_RATE).astype(int), 0, n - 1)
+    np.maximum.at(grid, idx, values)
+    return grid
+
+
+def _smooth(x: np.ndarray, sigma_s: float) -> np.ndarray:
+    sigma = sigma_s * ENVELOPE_RATE
+    if sigma <= 0:
+        return x
+    half = int(math.ceil(3 * sigma))
+    k = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
+    return np.convolve(x, k / k.sum(), mode="same").astype(np.float32)
+
+
+def _normalised(env: np.ndarray) -> np.ndarray:
+    """Onset strength above the track's median, as a share of its maximum."""
+    base = np.maximum(env - np.median(env), 0)
+    top = float(base.max()) if base.size else 0.0
+    return base / top if top > 0 else base
+
+
+def _peaks(times: np.ndarray, values: np.ndarray, min_share: float, min_gap_s: float) -> list[int]:
+    """Indices of local maxima above ``min_share`` of the largest, strongest first, spaced."""
+    if values.size == 0 or values.max() <= 0:
+        return []
+    top = float(values.max())
+    padded = np.concatenate([[-np.inf], values, [-np.inf]])
+    local = np.flatnonzero((values >= padded[:-2]) & (values > padded[2:]) & (values >= min_share * top))
+    chosen: list[int] = []
+    for i in sorted(local, key=lambda i: -values[i]):
+        if all(abs(times[i] - times[j]) >= min_gap_s for j in chosen):
+            chosen.append(int(i))
+    return chosen
+
+
+def estimate_offset(
+    audio_env: np.ndarray, v_times: np.ndarray, v_env: np.ndarray, settings: SignalSettings
+) -> tuple[float | None, float]:
+    """Lag (s) maximising the correlation of the audio onset and visual impact envelopes.
+
+    Returns ``(offset_s, confidence)``. Confidence is ``1 - second / first`` of the two
+    highest correlation peaks at least 0.1 s apart (1 when nothing else competes).
+    """
+    if v_env.size == 0 or v_env.max() <= 0 or audio_env.max() <= 0:
+        return None, 0.0
+    n = max(audio_env.size, int(np.ceil(v_times[-1] * ENVELOPE_RATE)) + 1)
+    a = _smooth(np.pad(_normalised(audio_env), (0, n - audio_env.size)), settings.smooth_s)
+    v = _smooth(_on_grid(v_times, v_env / v_env.max(), n), settings.smooth_s)
+    max_lag = min(int(settings.max_lag_s * ENVELOPE_RATE), n - 1)
+    lags = np.arange(-max_lag, max_lag + 1)
+    # corr[L] = sum_t v[t] * a[t + L]: the audio event at t + L matches the picture's at t
+    full = np.correlate(a, v, mode="full")  # index k <-> lag k - (n - 1)
+    corr = full[lags + n - 1]
+    best = int(np.argmax(corr))
+    if corr[best] <= 0:
+        return None, 0.0
+    lag = float(lags[best])
+    if 0 < best < len(corr) - 1:  # parabolic refinement between grid points
+        y0, y1, y2 = corr[best - 1], corr[best], corr[best + 1]
+        denom = y0 - 2 * y1 + y2
+        if denom < 0:
+            lag += 0.5 * (y0 - y2) / denom
+    others = [i for i in _peaks(lags / ENVELOPE_RATE, corr, 0.0, 0.1) if abs(i - best) >= 0.1 * ENVELOPE_RATE]
+    second = max((corr[i] for i in others), default=0.0)
+    confidence = float(np.clip(1 - max(second, 0.0) / corr[best], 0.0, 1.0))
+    return lag / ENVELOPE_RATE, confidence
+
+
+# -- the analysis ------------------------------------------------------------------------
+
+
+def _bounces(times: np.ndarray, values: np.ndarray, main: int, min_share: float, window: tuple[float, float]) -> tuple[float, ...]:
+    """Delays (s) after the main event of secondary events above ``min_share`` of it."""
+    lo, hi = window
+    top = float(values[main])
+    if top <= 0:
+        return ()
+    out = []
+    for i in range(main + 1, len(values)):
+        dt = float(times[i] - times[main])
+        if dt > hi:
+            break
+        left = values[i - 1]
+        right = values[i + 1] if i + 1 < len(values) else -np.inf
+        if dt > lo and values[i] >= min_share * top and values[i] >= left and values[i] > right:
+            out.append(round(dt, 3))
+    return tuple(out)
+
+
+def analyse(video_path: str | Path, settings: SignalSettings | None = None) -> SignalEvidence:
+    """Measure silence, onsets, the visible impact, the offset and event structure of a video.
+
+    Parameters
+    ----------
+    video_path : path to a video file (any container PyAV reads)
+    settings : thresholds; :class:`SignalSettings` defaults if None
+
+    Returns
+    -------
+    SignalEvidence
+
+    Examples
+    --------
+    >>> ev = analyse(probe_path)  # doctest: +SKIP
+    >>> ev.silent, round(ev.offset_s, 2), ev.visual_event_s  # doctest: +SKIP
+    (False, 0.5, 1.68)
+    """
+    settings = settings or SignalSettings()
+    path = str(video_path)
+    notes: list[str] = []
+    v_times, motion, fps = visual_motion_envelope(path, settings.frame_width)
+    duration = float(v_times[-1] + 1 / fps) if v_times.size else 0.0
+    impact = impact_envelope(motion)
+    visual_idx = _peaks(v_times, impact, 0.3, 0.1)
+    if not visual_idx:
+        notes.append("no motion in the picture: no visible event to time")
+
+    samples, has_audio = _mono_16k(path)
+    if not has_audio:
+        notes.append("the file has no audio stream")
+    level = loudest_dbfs(samples)
+    silent = level < settings.silence_dbfs
+    audio_onset = None
+    audio_onsets: tuple[float, ...] = ()
+    offset, confidence = None, 0.0
+    audio_bounces: tuple[float, ...] = ()
+    visual_bounces: tuple[float, ...] = ()
+    consistent: bool | None = None
+    if not silent:
+        env = audio_onset_envelope(samples)
+        a_times = np.arange(env.size) / ENVELOPE_RATE
+        norm = _normalised(env)
+        onset_idx = _peaks(a_times, norm, 0.3, 0.05)
+        if onset_idx:
+            audio_onset = round(float(a_times[onset_idx[0]]), 3)
+            audio_onsets = tuple(sorted(round(float(a_times[i]), 3) for i in onset_idx))
+            audio_bounces = _bounces(a_times, norm, onset_idx[0], settings.audio_bounce_min, settings.bounce_window_s)
+        else:
+            notes.append("no clear onset in the audio")
+        if visual_idx and onset_idx:
+            offset, confidence = estimate_offset(env, v_times, impact, settings)
+            visual_bounces = _bounces(v_times, impact, visual_idx[0], settings.visual_bounce_min, settings.bounce_window_s)
+            consistent = _structures_match(visual_bounces, audio_bounces, settings.bounce_match_s)
+    return SignalEvidence(
+        path=path,
+        duration_s=round(duration, 3),
+        has_audio=has_audio,
+        loudest_dbfs=round(level, 1) if math.isfinite(level) else level,
+        silent=silent,
+        audio_onset_s=audio_onset,
+        audio_onsets_s=audio_onsets,
+        visual_event_s=round(float(v_times[visual_idx[0]]), 3) if visual_idx else None,
+        visual_events_s=tuple(sorted(round(float(v_times[i]), 3) for i in visual_idx)),
+        offset_s=None if offset is None else round(offset, 3),
+        confidence=round(confidence, 3),
+        audio_bounces_s=audio_bounces,
+        visual_bounces_s=visual_bounces,
+        consistent=consistent,
+        fps=fps,
+        notes=tuple(notes),
+    )
+
+
+def _structures_match(visual: tuple[float, ...], audio: tuple[float, ...], tolerance: float) -> bool:
+    """Both without secondary impacts, or both with the first at the same delay."""
+    if not visual and not audio:
+        return True
+    if visual and audio:
+        return abs(visual[0] - audio[0]) <= tolerance
+    return False
+
+
+# -- answering ---------------------------------------------------------------------------
+
+
+def _fmt(t: float) -> str:
+    return f"{t:.2f} s"
+
+
+class SignalBaseline:
+    """Answers a probe from :func:`analyse`: a letter and one sentence of evidence.
+
+    Parameters
+    ----------
+    settings : thresholds (:class:`SignalSettings`)
+
+    Examples
+    --------
+    >>> baseline = SignalBaseline()
+    >>> baseline.answer(path_of_a_delayed_probe, prompt)  # doctest: +SKIP
+    'C. The impact is seen at 1.68 s and heard at 2.18 s: the audio is delayed by 0.50 s.'
+    """
+
+    name = "signal"
+
+    def __init__(self, settings: SignalSettings | None = None) -> None:
+        self.settings = settings or SignalSettings()
+
+    def __repr__(self) -> str:
+        return f"SignalBaseline({self.settings!r})"
+
+    def analyse(self, video_path: str | Path) -> SignalEvidence:
+        return analyse(video_path, self.settings)
+
+    def answer(self, video_path: str, prompt: str) -> str:
+        options = read_prompt(prompt)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # librosa/audioread chatter on odd files
+            evidence = self.analyse(video_path)
+        label, sentence = self.decide(evidence, options.dimension)
+        letter = options.letter(label)
+        return f"{letter}. {sentence}" if letter else sentence
+
+    def decide(self, ev: SignalEvidence, dimension: str | None) -> tuple[str, str]:
+        """The label for ``dimension`` from the evidence, and a sentence that says why."""
+        if ev.silent:
+            why = "the file has no audio stream" if not ev.has_audio else (
+                f"nothing in it is louder than {self.settings.silence_dbfs:.0f} dBFS"
+            )
+            return "silent", f"No sound can be heard: the audio is silent ({why})."
+        if dimension == "existence":
+            where = f", with an onset at {_fmt(ev.audio_onset_s)}" if ev.audio_onset_s is not None else ""
+            return "synced", f"Yes, a sound can be heard (loudest 50 ms at {ev.loudest_dbfs:.0f} dBFS{where})."
+        if dimension == "consistency":
+            return self._consistency(ev)
+        return self._sync(ev)
+
+    def _sync(self, ev: SignalEvidence) -> tuple[str, str]:
+        if ev.offset_s is None or ev.visual_event_s is None:
+            reason = ev.notes[0] if ev.notes else "no event could be timed"
+            return "synced", f"The sound could not be timed against the picture ({reason}); no offset is evident."
+        seen, heard, tau = ev.visual_event_s, ev.heard_s, ev.offset_s
+        if abs(tau) < self.settings.sync_tolerance_s:
+            return "synced", (
+                f"The impact is seen at {_fmt(seen)} and heard at {_fmt(heard)}: "
+                "the sound is synchronized with the picture."
+            )
+        if tau > 0:
+            return "delayed", (
+                f"The impact is seen at {_fmt(seen)} and heard at {_fmt(heard)}: "
+                f"the audio is delayed by {abs(tau):.2f} s."
+            )
+        return "early", (
+            f"The impact is heard at {_fmt(heard)}, before it is seen at {_fmt(seen)}: "
+            f"the audio is early by {abs(tau):.2f} s."
+        )
+
+    def _consistency(self, ev: SignalEvidence) -> tuple[str, str]:
+        if ev.consistent is None:
+            return "synced", "A sound is heard, but it cannot be compared with the picture's events."
+        v, a = ev.visual_bounces_s, ev.audio_bounces_s
+        if ev.consistent:
+            if v:
+                return "synced", (
+                    f"Yes: the sound follows what is seen; the picture shows a second impact "
+                    f"{v[0]:.2f} s after the first, and the sound repeats {a[0]:.2f} s after its onset."
+                )
+            return "synced", "Yes: one impact is seen and one is heard, with no other event in either."
+        if v and not a:
+            return "mismatched", (
+                f"No: the picture shows a second impact {v[0]:.2f} s after the first, but the sound "
+                "has none, so it comes from a different source."
+            )
+        if a and not v:
+            return "mismatched", (
+                f"No: the sound repeats {a[0]:.2f} s after its onset, but nothing in the picture "
+                "moves again, so it comes from a different source."
+            )
+        return "mismatched", (
+            f"No: the picture's second impact comes {v[0]:.2f} s after the first, the sound's "
+            f"{a[0]:.2f} s after its onset, so it comes from a different source."
+        )
