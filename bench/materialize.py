@@ -240,7 +240,7 @@ def _clear_shared_encodes() -> None:
     """Forget encodes shared in this process, so every repeat starts cold."""
     from thud_dataset import materialize
 
-    for name in ("_silence", "_silent_track"):
+    for name in ("_silence", "_silence_pattern"):
         fn = getattr(materialize, name, None)
         if fn is not None and hasattr(fn, "cache_clear"):
             fn.cache_clear()

@@ -142,7 +142,8 @@ def hub_offline() -> bool:
     from huggingface_hub import constants
 
     env = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE")
-    return bool(constants.HF_HUB_OFFLINE) or constants._is_true(env)
+    # the values huggingface_hub itself counts as true
+    return bool(constants.HF_HUB_OFFLINE) or (env or "").upper() in {"1", "ON", "YES", "TRUE"}
 
 
 def ensure_online(what: str = "pushing to the Hub") -> None:

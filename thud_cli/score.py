@@ -1,8 +1,147 @@
-"""`thud score` (placeholder until its issue lands)."""
+"""``thud score``: score prediction files against a built Thud dataset.
+
+    thud score run.jsonl --dataset ./thud
+    thud score qwen.jsonl minicpm.jsonl --dataset ./thud --out-dir scores/
+
+Prints the Table-1 view (original / intervened accuracy per dimension, avg gap with its
+95% CI, pair accuracy), writes ``results.json`` (every number, per model, plus paired
+comparisons of each later file against the first) and three PNG plots to the output
+folder (default: next to the first predictions file). A thin layer over
+:mod:`thud_metrics.report`, :mod:`thud_metrics.plots` and :func:`thud_metrics.compare`.
+"""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 
 def register(sub) -> None:
-    p = sub.add_parser("score", help="(not yet available)")
-    p.set_defaults(func=lambda args: print("thud score: not implemented yet") or 2)
+    p = sub.add_parser(
+        "score",
+        help="score prediction files: accuracy, avg gap, pair accuracy, error rates, plots",
+        description="Score one or more prediction files (JSON lines of probe_id/answer/error) "
+        "against a built Thud dataset; several files are shown side by side.",
+    )
+    p.add_argument("predictions", nargs="+", type=Path, help="prediction file(s), one per model")
+    p.add_argument("--dataset", required=True, help="built Thud dataset: a local folder or a Hub repo id")
+    p.add_argument(
+        "--out-dir",
+        type=Path,
+        default=None,
+        help="where results.json and the plots go (default: <first file>_score/ next to it)",
+    )
+    p.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="score dataset probes that have no prediction as unknown (counted wrong) instead of failing",
+    )
+    p.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples for the CIs (0: none)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    p.add_argument(
+        "--bands",
+        default=None,
+        help="|tau| band edges in seconds, comma-separated (default 0,0.25,0.5,1,2,inf)",
+    )
+    p.add_argument("--no-plots", action="store_true", help="write results.json only")
+    p.add_argument("--cache-dir", default=None, help="datasets cache folder for loading --dataset")
+    p.set_defaults(func=run)
+
+
+def _bands(text: str | None) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"--bands must be comma-separated numbers of seconds, e.g. 0,0.5,1,inf; got {text!r}") from None
+
+
+def _audio_check_line(meta: dict) -> str | None:
+    check = meta.get("audio_check")
+    if check is None:
+        return None
+    if isinstance(check, dict):
+        verdict = check.get("verdict", check.get("status"))
+        detail = check.get("detail") or check.get("message")
+        return f"{verdict}" + (f" ({detail})" if detail else "") if verdict is not None else str(check)
+    return str(check)
+
+
+def run(args) -> int:
+    try:
+        return _run(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"thud score: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
+    from thud_metrics import compare
+    from thud_metrics.predictions import read_predictions
+    from thud_metrics.report import (
+        align_predictions,
+        format_table,
+        headline,
+        load_probes,
+        score_prediction_set,
+        unique_names,
+        write_json,
+    )
+    from thud_metrics.scores import DEFAULT_BANDS
+
+    bands = _bands(args.bands) or DEFAULT_BANDS
+    sets = [read_predictions(path) for path in args.predictions]  # fail early on a bad file
+    probes = load_probes(args.dataset, cache_dir=args.cache_dir)
+    names = unique_names(sets)
+    results = {}
+    for name, pset in zip(names, sets):
+        results[name] = score_prediction_set(
+            pset, probes, allow_missing=args.allow_missing, bands=bands, n_resamples=args.n_resamples, seed=args.seed
+        )
+
+    comparisons = {}
+    if len(sets) > 1 and args.n_resamples > 0:
+        base, base_answers = names[0], align_predictions(sets[0], probes, allow_missing=args.allow_missing)[0]
+        for name, pset in zip(names[1:], sets[1:]):
+            answers = align_predictions(pset, probes, allow_missing=args.allow_missing)[0]
+            comparisons[f"{name} vs {base}"] = compare(
+                base_answers, answers, probes["label"], probes["condition"], probes["dimension"],
+                probes["pair_id"], probes["clip_id"], n_resamples=args.n_resamples, seed=args.seed,
+            )  # fmt: skip
+
+    first = args.predictions[0]
+    out_dir = args.out_dir or first.with_name(first.stem + "_score" if len(sets) == 1 else "thud_score")
+    json_path = write_json(
+        out_dir / "results.json",
+        {"dataset": str(args.dataset), "bands": list(bands), "models": results, "comparisons": comparisons},
+    )
+
+    n = len(probes["probe_id"])
+    print(f"Thud scores on {n} probes of {args.dataset}\n")
+    print(format_table({name: r for name, r in results.items()}))
+    print()
+    for name, r in results.items():
+        run_info = r["run"]
+        notes = [headline(r)]
+        if run_info["failed_calls"]:
+            notes.append(f"{run_info['failed_calls']} failed calls scored as unknown")
+        if run_info["missing_probes_scored_unknown"]:
+            notes.append(f"{run_info['missing_probes_scored_unknown']} missing probes scored as unknown")
+        print(f"{name}: " + "; ".join(notes))
+        check = _audio_check_line(run_info["meta"])
+        if check:
+            print(f"  audio path check: {check}")
+    for label, c in comparisons.items():
+        row = c["paired_bootstrap"]["avg_pair_accuracy"]
+        print(
+            f"{label}: avg pair accuracy {100 * row['diff']:+.1f} pts "
+            f"(95% CI {100 * row['ci'][0]:+.1f} to {100 * row['ci'][1]:+.1f}, p = {row['p_value']:.3g})"
+        )
+    print(f"\nresults: {json_path}")
+    if not args.no_plots:
+        from thud_metrics.plots import plot_all
+
+        for path in plot_all(results, out_dir):
+            print(f"plot:    {path}")
+    return 0

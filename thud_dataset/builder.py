@@ -26,7 +26,14 @@ from tqdm.auto import tqdm
 
 from . import features as F
 from .materialize import ClipScan, EncodeSettings, MediaCache, scan_clip
-from .planning import DEFAULT_MARGIN_S, DEFAULT_OFFSETS, DEFAULT_TEST_FRACTION, ClipPlan, PlanSettings, plan_clips
+from .planning import (
+    DEFAULT_MARGIN_S,
+    DEFAULT_OFFSETS,
+    DEFAULT_TEST_FRACTION,
+    ClipPlan,
+    PlanSettings,
+    plan_clips,
+)
 from .prompts import make_prompt
 from .sources import Clip, ClipError, Skipped, get_clips
 from .vocab import CHOICES, DIMENSIONS, INTERVENTION_OF, gold_label

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -184,6 +185,27 @@ def _front_matter(info: Mapping[str, Any], configs: Mapping[str, Mapping[str, in
         "configs": [],
     }
     names = _ordered(configs, _CONFIG_ORDER)
+    sizes = _split_bytes(info, configs)
+    if sizes:
+        # datasets (5.2) keys its cache of a local folder on the card's configs and
+        # dataset_info only, not on the files: without content-dependent sizes here, a
+        # rebuilt folder (or another folder of the same name) loads stale cached rows
+        meta["dataset_info"] = [
+            {
+                "config_name": name,
+                "splits": [
+                    {
+                        "name": split,
+                        "num_bytes": sizes[name][split],
+                        "num_examples": int(configs[name][split]),
+                    }
+                    for split in _ordered(configs[name], _SPLIT_ORDER)
+                ],
+                "download_size": sum(sizes[name].values()),
+                "dataset_size": sum(sizes[name].values()),
+            }
+            for name in names
+        ]
     for i, name in enumerate(names):
         entry: dict[str, Any] = {"config_name": name}
         if i == 0:
@@ -201,6 +223,31 @@ def _num_key(kv: tuple[Any, Any]) -> tuple[float, str]:
         return (float(kv[0]), "")
     except (TypeError, ValueError):
         return (math.inf, str(kv[0]))
+
+
+def _split_bytes(
+    info: Mapping[str, Any], configs: Mapping[str, Mapping[str, int]]
+) -> dict[str, dict[str, int]] | None:
+    """Bytes of each config/split's parquet files: ``info["split_bytes"]``, or measured in
+    ``info["out_dir"]``; None when unknown (then the card has no ``dataset_info``)."""
+    given = info.get("split_bytes")
+    if isinstance(given, Mapping):
+        try:
+            return {c: {s: int(given[c][s]) for s in configs[c]} for c in configs}
+        except (KeyError, TypeError, ValueError):
+            return None
+    out_dir = info.get("out_dir")
+    if not out_dir or not configs:
+        return None
+    sizes: dict[str, dict[str, int]] = {}
+    for config, splits in configs.items():
+        sizes[config] = {}
+        for split in splits:
+            files = list((Path(out_dir) / "data" / config).glob(f"{split}-*.parquet"))
+            if not files:
+                return None
+            sizes[config][split] = sum(f.stat().st_size for f in files)
+    return sizes
 
 
 def _fmt_offsets(offsets: Any) -> str:
@@ -283,7 +330,11 @@ def render_card(info: Mapping[str, Any] | None = None) -> str:
           or strings);
         * ``licenses``: licence/attribution strings of the sources (one per clip or
           deduplicated), ``license``: a Hub licence id that overrides the derived one;
-        * ``command``: the build command line; ``thud_version``; ``pretty_name``.
+        * ``command``: the build command line; ``thud_version``; ``pretty_name``;
+        * ``out_dir``: the built folder (or ``split_bytes``: ``{config: {split: bytes}}``):
+          gives the card a ``dataset_info`` with the parquet sizes. Pass it: ``datasets``
+          caches a local folder by its card, so without it a rebuilt folder loads stale
+          rows from the cache.
 
     Returns
     -------

@@ -59,6 +59,9 @@ class BuildReport:
         for config, splits in self.rows.items():
             for split, n in splits.items():
                 lines.append(f"{config:<12} {split:<10} {n:>6}")
+        empty = [f"{c}/{s}" for c, splits in self.rows.items() for s, n in splits.items() if not n]
+        if empty:
+            lines.append(f"empty splits (no usable clip in that partition; not written): {', '.join(empty)}")
         lines.append("")
         lines.append("shift offsets (tau, s → clips): " + ", ".join(f"{k}: {v}" for k, v in sorted(self.offsets.items(), key=lambda kv: float(kv[0]))))
         return "\n".join(lines)
@@ -111,15 +114,18 @@ def build(
             builder = ThudBuilder(config_name=config, cache_dir=arrow_cache, **config_kwargs)
             builder._prepared = prep  # same clips and plan for every config: check and plan once
             builder.download_and_prepare(num_proc=num_proc if num_proc and num_proc > 1 else None)
-            dd = builder.as_dataset()
             folder = out / "data" / config
             if folder.exists():
                 shutil.rmtree(folder)
             folder.mkdir(parents=True)
             report.rows[config] = {}
-            for split in _split_order(config, dd):
-                ds = _sorted(dd[split], _SORT_KEY[config])  # same bytes whatever num_proc was
-                report.rows[config][split] = len(ds)
+            for split in _SPLITS[config]:
+                # an empty split (a partition with no usable clip) is reported, not written:
+                # datasets cannot load a split with no data
+                report.rows[config][split] = builder.info.splits[split].num_examples
+                if not report.rows[config][split]:
+                    continue
+                ds = _sorted(builder.as_dataset(split=split), _SORT_KEY[config])  # same bytes whatever num_proc was
                 report.files += [str(p.relative_to(out)) for p in _write_parquet(ds, folder, split)]
     (out / "build_report.json").write_text(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
     (out / "README.md").write_text(_card(report, prep))
@@ -132,9 +138,7 @@ def _sorted(ds: datasets.Dataset, keys: list[str]) -> datasets.Dataset:
     return ds.select(order)
 
 
-def _split_order(config: str, dd: datasets.DatasetDict) -> list[str]:
-    order = {"probes": PROBE_SPLITS, "preferences": ("train",), "clips": ("train", "test")}[config]
-    return [s for s in order if s in dd]
+_SPLITS = {"probes": PROBE_SPLITS, "preferences": ("train",), "clips": ("train", "test")}
 
 
 def _settings(config: ThudConfig, command: str | None) -> dict:
@@ -159,7 +163,9 @@ def _card(report: BuildReport, prep: Prepared) -> str:
     licences = sorted({c.license for c in prep.clips.values() if c.license})
     info = dict(report.settings)
     info.update(
-        configs=report.rows,
+        configs={
+            c: {s: n for s, n in splits.items() if n} for c, splits in report.rows.items() if any(splits.values())
+        },
         clips_used=report.clips_used,
         clips_skipped=len(report.skipped),
         skipped=[asdict(s) for s in report.skipped],

@@ -109,6 +109,73 @@ def _silence(num_samples: int, channels: int, sample_rate: int, settings: Encode
     return _encode(np.zeros((channels, num_samples), np.float32), sample_rate, settings)
 
 
+@dataclass(frozen=True)
+class _SilencePattern:
+    """How an encoder writes digital silence: one payload, repeated frame after frame.
+
+    Packet ``i`` of a silent track of ``n`` samples starts at ``first_pts + i * frame``
+    and holds ``payload``; the last one is the first whose end reaches ``n`` (its
+    duration is what is left). Learnt from a real encode and checked against a second
+    one of another length before it is trusted (see :func:`_silence_pattern`).
+    """
+
+    template: media.EncodedAudio  # the learning encode: codec, rate, layout, extradata
+    length: int  # samples of the learning encode
+    payload: bytes
+    first_pts: int
+    frame: int
+
+    def track(self, num_samples: int) -> media.EncodedAudio:
+        t, f = self.template, self.frame
+        count = max(1, -(-(num_samples - self.first_pts) // f))  # ceil
+        packets = []
+        for i in range(count):
+            pts = self.first_pts + i * f
+            packets.append((pts, pts, f if i < count - 1 else num_samples - pts, self.payload))
+        return media.EncodedAudio(t.codec, t.sample_rate, t.layout, t.bit_rate, t.extradata, tuple(packets))
+
+
+def _learn_silence(encoded: media.EncodedAudio, length: int) -> _SilencePattern | None:
+    packets = encoded.packets
+    if len(packets) < 3 or len({p[3] for p in packets}) != 1:
+        return None  # e.g. FLAC: frame numbers in every header
+    first, frame = packets[0][0], packets[0][2]
+    if first is None or not frame:
+        return None
+    return _SilencePattern(encoded, length, packets[0][3], first, frame)
+
+
+@functools.lru_cache(maxsize=16)
+def _silence_pattern(channels: int, sample_rate: int, settings: EncodeSettings) -> _SilencePattern | None:
+    """The silence pattern of these settings, or None when the encoder does not follow one.
+
+    Two short real encodes (a few ms): one to learn from, one of another length and
+    remainder to check that the pattern reproduces it byte for byte.
+    """
+    def zeros(n: int) -> media.EncodedAudio:
+        return _encode(np.zeros((channels, n), np.float32), sample_rate, settings)
+
+    length = 8 * 1024 + 100
+    learnt = _learn_silence(zeros(length), length)
+    if learnt is None or learnt.track(length) != learnt.template:
+        return None
+    check = 21 * 1024 + 1007  # another length, another remainder
+    return learnt if learnt.track(check) == zeros(check) else None
+
+
+def _silent_track(num_samples: int, channels: int, sample_rate: int, settings: EncodeSettings) -> media.EncodedAudio:
+    """The encoded mute track: byte for byte what encoding ``num_samples`` zeros gives.
+
+    Encoding silence is shared work: every frame of it encodes to the same packet, so
+    the track of any length is assembled from a pattern learnt once per rate, layout and
+    settings (no encode per clip). Encoders without such a pattern are encoded directly.
+    """
+    pattern = _silence_pattern(channels, sample_rate, settings)
+    if pattern is None:
+        return _silence(num_samples, channels, sample_rate, settings)
+    return pattern.track(num_samples)
+
+
 def _encode(samples: np.ndarray, sample_rate: int, settings: EncodeSettings) -> media.EncodedAudio:
     return media.encode_audio(
         samples,
@@ -159,18 +226,18 @@ def materialize_clip(
         raise ValueError(f"{clip.clip_id}: a clip cannot be its own swap donor")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    info = media.probe(clip.path)
-    settings = settings.for_container(info.output_format)
-    audio = media.decode_audio(clip.path, info)
-    donor_audio = media.decode_audio(donor.path)
     results: dict[str, ConditionOutput] = {}
-    with media.read_video_packets(clip.path, info) as video:
+    # one open and one demux pass: probe, decoded audio and video packets together
+    with media.read_source(clip.path) as source:
+        info, audio, video = source.info, source.audio, source.video
+        settings = settings.for_container(info.output_format)
+        donor_audio = media.decode_audio(donor.path)
         for condition, (samples, out) in make_condition_audio(
             clip, plan, audio, donor, donor_audio
         ).items():
             if samples is None:
-                encoded = _silence(audio.samples.shape[1], audio.samples.shape[0], audio.sample_rate, settings)
                 mute(audio.samples)  # validates the shape the silence stands for
+                encoded = _silent_track(audio.samples.shape[1], audio.samples.shape[0], audio.sample_rate, settings)
             else:
                 encoded = _encode(samples, audio.sample_rate, settings)
             data = media.mux(video, encoded)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -147,58 +147,63 @@ def probe(path: str | Path) -> MediaInfo:
     """
     path = str(path)
     with _open(path) as container:
-        videos = container.streams.video
-        if not videos:
-            raise MediaError(f"{path}: no video stream")
-        v = videos[0]
-        vtb = v.time_base
-        rate = v.average_rate or v.base_rate or v.guessed_rate
-        fps = float(rate) if rate else 0.0
-        vstart = _seconds(v.start_time, vtb) or 0.0
-        vdur = _seconds(v.duration, vtb)
-        cdur = container.duration / av.time_base if container.duration else None
-        video = VideoStreamInfo(
-            index=v.index,
-            codec=v.codec_context.name,
-            width=v.codec_context.width,
-            height=v.codec_context.height,
-            fps=fps,
-            time_base=vtb,
-            start_time=vstart,
-            duration=vdur,
-            frames=v.frames,
-        )
-        audios = []
-        for a in container.streams.audio:
-            ctx = a.codec_context
-            audios.append(
-                AudioStreamInfo(
-                    index=a.index,
-                    codec=ctx.name,
-                    sample_rate=ctx.sample_rate,
-                    channels=ctx.channels,
-                    layout=ctx.layout.name,
-                    time_base=a.time_base,
-                    start_time=_seconds(a.start_time, a.time_base) or 0.0,
-                    duration=_seconds(a.duration, a.time_base),
-                    default=bool(a.disposition & av.stream.Disposition.default)
-                    if hasattr(av.stream, "Disposition")
-                    else False,
-                )
+        return _read_info(container, path)
+
+
+def _read_info(container, path: str) -> MediaInfo:
+    """:func:`probe`'s reading of an open container (headers only, nothing decoded)."""
+    videos = container.streams.video
+    if not videos:
+        raise MediaError(f"{path}: no video stream")
+    v = videos[0]
+    vtb = v.time_base
+    rate = v.average_rate or v.base_rate or v.guessed_rate
+    fps = float(rate) if rate else 0.0
+    vstart = _seconds(v.start_time, vtb) or 0.0
+    vdur = _seconds(v.duration, vtb)
+    cdur = container.duration / av.time_base if container.duration else None
+    video = VideoStreamInfo(
+        index=v.index,
+        codec=v.codec_context.name,
+        width=v.codec_context.width,
+        height=v.codec_context.height,
+        fps=fps,
+        time_base=vtb,
+        start_time=vstart,
+        duration=vdur,
+        frames=v.frames,
+    )
+    audios = []
+    for a in container.streams.audio:
+        ctx = a.codec_context
+        audios.append(
+            AudioStreamInfo(
+                index=a.index,
+                codec=ctx.name,
+                sample_rate=ctx.sample_rate,
+                channels=ctx.channels,
+                layout=ctx.layout.name,
+                time_base=a.time_base,
+                start_time=_seconds(a.start_time, a.time_base) or 0.0,
+                duration=_seconds(a.duration, a.time_base),
+                default=bool(a.disposition & av.stream.Disposition.default)
+                if hasattr(av.stream, "Disposition")
+                else False,
             )
-        origin = container.start_time / av.time_base if container.start_time is not None else 0.0
-        duration = vdur + vstart - origin if vdur else (cdur if cdur else None)
-        if not duration or duration <= 0:
-            raise MediaError(f"{path}: cannot tell the video's duration")
-        return MediaInfo(
-            path=path,
-            format_name=container.format.name,
-            duration=float(duration),
-            start_time=float(origin),
-            video=video,
-            audio_streams=tuple(audios),
-            size=Path(path).stat().st_size,
         )
+    origin = container.start_time / av.time_base if container.start_time is not None else 0.0
+    duration = vdur + vstart - origin if vdur else (cdur if cdur else None)
+    if not duration or duration <= 0:
+        raise MediaError(f"{path}: cannot tell the video's duration")
+    return MediaInfo(
+        path=path,
+        format_name=container.format.name,
+        duration=float(duration),
+        start_time=float(origin),
+        video=video,
+        audio_streams=tuple(audios),
+        size=Path(path).stat().st_size,
+    )
 
 
 def decode_audio(path: str | Path, info: MediaInfo | None = None) -> DecodedAudio:
@@ -207,42 +212,61 @@ def decode_audio(path: str | Path, info: MediaInfo | None = None) -> DecodedAudi
     Sample 0 is at the container's timeline origin: audio that starts later is preceded
     by silence. More than two channels are downmixed to stereo.
     Raises :class:`MediaError` naming the file if there is no audio stream or decoding fails.
+    Without ``info`` the file is probed in the same open (one open, not two).
     """
     path = str(path)
-    info = info or probe(path)
-    astream = info.audio
-    if astream is None:
+    if info is not None and info.audio is None:
         raise MediaError(f"{path}: no audio stream (Thud needs the clip's sound)")
-    chunks: list[np.ndarray] = []
-    first_pts: float | None = None
-    try:
-        with _open(path) as container:
-            stream = container.streams[astream.index]
-            # planar float at the native rate: no resampling, just a format change
-            resampler = av.AudioResampler(format="fltp", layout=stream.codec_context.layout)
-            for frame in container.decode(stream):
-                if first_pts is None and frame.pts is not None:
-                    first_pts = float(frame.pts * frame.time_base)
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray())
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray())
-    except av.error.FFmpegError as e:
-        raise MediaError(f"{path}: audio stream cannot be decoded ({e})") from e
-    if not chunks:
-        raise MediaError(f"{path}: audio stream holds no samples")
-    samples = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
-    sr = astream.sample_rate
-    if samples.shape[0] > 2:
-        samples = _downmix_to_stereo(samples)
-    # align to the timeline origin
-    lead = int(round(((first_pts or 0.0) - info.start_time) * sr))
-    if lead > 0:
-        samples = np.concatenate([np.zeros((samples.shape[0], lead), np.float32), samples], axis=1)
-    elif lead < 0:
-        samples = samples[:, -lead:]
-    layout = "mono" if samples.shape[0] == 1 else "stereo"
-    return DecodedAudio(samples=np.ascontiguousarray(samples), sample_rate=sr, layout=layout)
+    with _open(path) as container:
+        info = info or _read_info(container, path)
+        if info.audio is None:
+            raise MediaError(f"{path}: no audio stream (Thud needs the clip's sound)")
+        collector = _AudioCollector(container.streams[info.audio.index])
+        try:
+            for frame in container.decode(collector.stream):
+                collector.add(frame)
+        except av.error.FFmpegError as e:
+            raise MediaError(f"{path}: audio stream cannot be decoded ({e})") from e
+    return collector.finish(path, info)
+
+
+class _AudioCollector:
+    """Decoded frames → one aligned :class:`DecodedAudio` (shared by every decode path)."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        # planar float at the native rate: no resampling, just a format change
+        self.resampler = av.AudioResampler(format="fltp", layout=stream.codec_context.layout)
+        self.chunks: list[np.ndarray] = []
+        self.first_pts: float | None = None
+
+    def add(self, frame) -> None:
+        if self.first_pts is None and frame.pts is not None:
+            self.first_pts = float(frame.pts * frame.time_base)
+        for out in self.resampler.resample(frame):
+            self.chunks.append(out.to_ndarray())
+
+    def finish(self, path: str, info: MediaInfo) -> DecodedAudio:
+        try:
+            for out in self.resampler.resample(None):
+                self.chunks.append(out.to_ndarray())
+        except av.error.FFmpegError as e:
+            raise MediaError(f"{path}: audio stream cannot be decoded ({e})") from e
+        if not self.chunks:
+            raise MediaError(f"{path}: audio stream holds no samples")
+        samples = np.concatenate(self.chunks, axis=1).astype(np.float32, copy=False)
+        self.chunks = []
+        sr = info.audio.sample_rate
+        if samples.shape[0] > 2:
+            samples = _downmix_to_stereo(samples)
+        # align to the timeline origin
+        lead = int(round(((self.first_pts or 0.0) - info.start_time) * sr))
+        if lead > 0:
+            samples = np.concatenate([np.zeros((samples.shape[0], lead), np.float32), samples], axis=1)
+        elif lead < 0:
+            samples = samples[:, -lead:]
+        layout = "mono" if samples.shape[0] == 1 else "stereo"
+        return DecodedAudio(samples=np.ascontiguousarray(samples), sample_rate=sr, layout=layout)
 
 
 def _downmix_to_stereo(samples: np.ndarray) -> np.ndarray:
@@ -263,6 +287,21 @@ class VideoPackets:
     packets: list  # av.Packet, in demux order
     template: object  # the input stream, for add_stream_from_template
     _container: object  # kept open: packets and template refer to it
+    #: what :func:`mux` needs of each packet, worked out once for the four outputs of a clip
+    _mux_plan: list | None = field(default=None, repr=False)
+
+    def mux_plan(self) -> list[tuple[float, bytes, int | None, int | None, int, bool]]:
+        """``(interleave key, payload, pts, dts, duration, keyframe)`` per packet, cached."""
+        if self._mux_plan is None:
+            tb = self.template.time_base
+            num, den = tb.numerator, tb.denominator
+            plan = []
+            for p in self.packets:
+                ts = p.dts if p.dts is not None else p.pts
+                # int / int is correctly rounded: the same float as float(ts * time_base)
+                plan.append(((ts * num) / den, bytes(p), p.pts, p.dts, p.duration, p.is_keyframe))
+            self._mux_plan = plan
+        return self._mux_plan
 
     def close(self) -> None:
         self._container.close()
@@ -289,6 +328,64 @@ def read_video_packets(path: str | Path, info: MediaInfo | None = None) -> Video
         container.close()
         raise MediaError(f"{path}: video stream holds no packets")
     return VideoPackets(path=path, info=info, packets=packets, template=stream, _container=container)
+
+
+@dataclass
+class Source:
+    """A source read in one pass: its probe, its decoded audio and its video packets."""
+
+    info: MediaInfo
+    audio: DecodedAudio
+    video: VideoPackets
+
+    def close(self) -> None:
+        self.video.close()
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def read_source(path: str | Path) -> Source:
+    """Open ``path`` once: probe it, decode its audio and demux its video packets together.
+
+    The same as :func:`probe` + :func:`decode_audio` + :func:`read_video_packets` (same
+    values, same errors), in one open and one demux pass instead of three. Close the result
+    (or use it as a context manager) when the outputs are muxed.
+    """
+    path = str(path)
+    container = _open(path)
+    try:
+        info = _read_info(container, path)
+        if info.audio is None:
+            raise MediaError(f"{path}: no audio stream (Thud needs the clip's sound)")
+        vstream = container.streams[info.video.index]
+        collector = _AudioCollector(container.streams[info.audio.index])
+        packets = []
+        try:
+            for packet in container.demux(vstream, collector.stream):
+                if packet.stream.index == vstream.index:
+                    if packet.size > 0:
+                        packets.append(packet)
+                    continue
+                try:
+                    frames = packet.decode()
+                except av.error.FFmpegError as e:
+                    raise MediaError(f"{path}: audio stream cannot be decoded ({e})") from e
+                for frame in frames:
+                    collector.add(frame)
+        except av.error.FFmpegError as e:
+            raise MediaError(f"{path}: video stream cannot be read ({e})") from e
+        if not packets:
+            raise MediaError(f"{path}: video stream holds no packets")
+        audio = collector.finish(path, info)
+    except BaseException:
+        container.close()
+        raise
+    video = VideoPackets(path=path, info=info, packets=packets, template=vstream, _container=container)
+    return Source(info, audio, video)
 
 
 @dataclass(frozen=True)
@@ -368,12 +465,9 @@ def mux(video: VideoPackets, audio: EncodedAudio) -> bytes:
         out.start_encoding()
         vtb = video.template.time_base
         atb = Fraction(1, audio.sample_rate)  # the units of EncodedAudio timestamps
-        a_offset = int(round(video.info.start_time * audio.sample_rate))
-
-        def video_key(p):
-            ts = p.dts if p.dts is not None else p.pts
-            return float(ts * vtb)
-
+        sr = audio.sample_rate
+        a_offset = int(round(video.info.start_time * sr))
+        vplan = video.mux_plan()
         apackets = []
         for pts, dts, dur, data in audio.packets:
             pkt = av.Packet(data)
@@ -384,20 +478,22 @@ def mux(video: VideoPackets, audio: EncodedAudio) -> bytes:
             pkt.stream = as_
             pkt.time_base = atb
             apackets.append(pkt)
-        # interleave by time so the muxer does not buffer a whole stream
-        merged = [(video_key(p), 0, i, p) for i, p in enumerate(video.packets)]
-        merged += [(float((p.dts or 0) * atb), 1, i, p) for i, p in enumerate(apackets)]
-        merged.sort(key=lambda t: (t[0], t[1], t[2]))
-        for _, kind, _, p in merged:
+        # interleave by time so the muxer does not buffer a whole stream (keys are exact
+        # int / int divisions: the same floats as float(ts * time_base))
+        merged = [(v[0], 0, i) for i, v in enumerate(vplan)]
+        merged += [((p.dts or 0) / sr, 1, i) for i, p in enumerate(apackets)]
+        merged.sort()
+        for _, kind, i in merged:
             if kind == 0:
-                q = av.Packet(bytes(p))
-                q.pts, q.dts, q.duration = p.pts, p.dts, p.duration
-                q.is_keyframe = p.is_keyframe
+                _, data, pts, dts, dur, key = vplan[i]
+                q = av.Packet(data)
+                q.pts, q.dts, q.duration = pts, dts, dur
+                q.is_keyframe = key
                 q.stream = vs
                 q.time_base = vtb
                 out.mux(q)
             else:
-                out.mux(p)
+                out.mux(apackets[i])
     finally:
         out.close()
     return buf.getvalue()

@@ -52,7 +52,7 @@ class PlanSettings:
         for tau in self.offsets:
             if not isinstance(tau, (int, float)) or tau != tau or tau == 0:
                 raise ValueError(f"offsets must be non-zero numbers of seconds, got {tau!r}")
-        if not 0 <= self.margin_s:
+        if not self.margin_s >= 0:
             raise ValueError(f"margin_s must be >= 0 seconds, got {self.margin_s}")
         if not 0 <= self.test_fraction <= 1:
             raise ValueError(f"test_fraction must be within [0, 1], got {self.test_fraction}")

@@ -15,7 +15,7 @@ import numpy as np
 
 from thud_dataset.vocab import DIMENSIONS
 
-from .bootstrap import _check, resample_weights
+from .bootstrap import _check, resampled_sums
 from .parsing import Judge
 from .probes import ProbeArrays, encode_probes
 from .stats import assemble, pair_table, ratios, unit_counts
@@ -143,13 +143,8 @@ def compare(
 
     point_a = assemble(ratios(num_a.sum(0), den_a.sum(0)))
     point_b = assemble(ratios(num_b.sum(0), den_b.sum(0)))
-    draws_a, draws_b = [], []
-    for w in resample_weights(pa.n_units, n_resamples, seed):
-        r = ratios(w @ num, w @ den)
-        draws_a.append(r[:, :k])
-        draws_b.append(r[:, k:])
-    boot_a = assemble(np.concatenate(draws_a))
-    boot_b = assemble(np.concatenate(draws_b))
+    r = ratios(*resampled_sums(num, den, n_resamples, seed))  # one draw for both sets
+    boot_a, boot_b = assemble(r[:, :k]), assemble(r[:, k:])
 
     alpha = (1 - confidence) / 2
     rows = {}

@@ -213,7 +213,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             rf"\b(?:no|not any|without|zero|lack of|absence of|absent) (?:\w+ ){{0,2}}?{_AUD}s?\b|"
             r"\b(?:silent|silence|muted|mute|soundless|inaudible|no audio|without audio)\b|"
             rf"\b{_AUD} (?:is|was) (?:\w+ )?(?:absent|missing|not present|not audible|empty)|"
-            r"\b(?:can|could|do|does|did) not (?:\w+ )?hear (?:any|anything|a thing|the|it|a)\b|"
+            r"\b(?:can|could|do|does|did) not (?:\w+ )?hear\b|"
             r"\bnot (?:\w+ )?(?:audible|heard)|\bnothing (?:\w+ )?(?:is |can be |could be )?(?:heard|audible)|"
             r"\bno (?:\w+ ){0,2}?(?:is |can be |could be )?heard"
         ),
@@ -239,7 +239,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     (
         "presence",
         re.compile(
-            rf"\b(?:i|you|we|one) (?:can |could )?(?:clearly |distinctly )?hear\b|\b(?:is|are|can be|could be) "
+            rf"\b(?:i|you|we|one) (?:can |could )?(?:(?!not |never |hardly |barely )\w+ )?hear\b|\b(?:is|are|can be|could be) "
             rf"(?:clearly |distinctly )?(?:heard|audible)|\baudible\b|\bthere (?:is|are) (?:a |an )?"
             rf"(?:\w+ ){{0,2}}?{_AUD}"
         ),
@@ -626,14 +626,16 @@ def _parse_unique(
     dims = [None] * len(answers) if dimensions is None else list(dimensions)
     if len(dims) != len(answers):
         raise ValueError(f"got {len(answers)} answers but {len(dims)} dimensions")
-    keys = list(zip(answers, dims))
+    # factorize answers and dimensions separately (C-level dict passes, no per-row tuples),
+    # then combine the two codes into one integer key per row
     try:
-        distinct = list(dict.fromkeys(keys))
+        answer_codes, answer_names = _first_seen_codes(answers)
     except TypeError:
-        distinct = []  # an unhashable answer: reported below
-    if not distinct and keys:
-        bad = next(a for a in answers if not (isinstance(a, str) or a is None))
-        raise TypeError(f"answers must be str or None; got {type(bad).__name__}: {bad!r}")
+        bad = next(a for a in answers if not isinstance(a, str | None))
+        raise TypeError(f"answers must be str or None; got {type(bad).__name__}: {bad!r}") from None
+    dim_codes, dim_names = _first_seen_codes(dims)
+    keys, index = np.unique(answer_codes * len(dim_names) + dim_codes, return_inverse=True)
+    distinct = [(answer_names[k // len(dim_names)], dim_names[k % len(dim_names)]) for k in keys.tolist()]
     labels: list[str] = []
     offsets = np.full(len(distinct), np.nan)
     for j, (answer, dim) in enumerate(distinct):
@@ -648,9 +650,13 @@ def _parse_unique(
             if offset is not None:
                 offsets[j] = offset
         labels.append(label)
-    table = {key: j for j, key in enumerate(distinct)}
-    index = np.fromiter(map(table.__getitem__, keys), dtype=np.int64, count=len(keys))
-    return index, labels, offsets
+    return index.astype(np.int64, copy=False), labels, offsets
+
+
+def _first_seen_codes(values: list) -> tuple[np.ndarray, list]:
+    table = dict.fromkeys(values)
+    table.update(zip(table, range(len(table))))
+    return np.fromiter(map(table.__getitem__, values), dtype=np.int64, count=len(values)), list(table)
 
 
 # -- the judge protocol --------------------------------------------------------------------

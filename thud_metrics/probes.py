@@ -90,15 +90,32 @@ def _codes(values: Sequence, name: str, vocab: Sequence[str]) -> np.ndarray:
     )
 
 
-def _factorize(values: Sequence) -> tuple[np.ndarray, list]:
-    """Integer codes in first-appearance order, and the distinct values."""
-    try:
-        names = list(dict.fromkeys(values))
-    except TypeError:
-        bad = next(i for i, v in enumerate(values) if not isinstance(v, Hashable))
-        raise ValueError(f"ids must be strings; row {bad} is {values[bad]!r}") from None
-    table = {v: i for i, v in enumerate(names)}
-    return np.fromiter(map(table.__getitem__, values), dtype=np.int64, count=len(values)), names
+def _factorize(values: Sequence, name: str) -> tuple[np.ndarray, list]:
+    """Integer codes in ``[0, n_distinct)`` and the distinct values (ids: str or int)."""
+    arr = values if isinstance(values, np.ndarray) else np.asarray(values)
+    if arr.ndim == 1 and arr.dtype.kind in "Uiu":  # all strings / all ints: sort, in C
+        names, codes = np.unique(arr, return_inverse=True)
+        return codes.astype(np.int64, copy=False), names.tolist()
+    bad = next((i for i, v in enumerate(values) if not isinstance(v, (str, int, np.integer))), None)
+    if bad is not None:
+        raise ValueError(f"{name}[{bad}] is {values[bad]!r}: ids must be strings, one for every probe")
+    table = dict.fromkeys(values)  # mixed str/int ids: exact, via a dict
+    table.update(zip(table, range(len(table))))
+    return np.fromiter(map(table.__getitem__, values), dtype=np.int64, count=len(values)), list(table)
+
+
+def check_labels(references: Sequence[str], conditions: Sequence[str], dimensions: Sequence[str]) -> None:
+    """Raise the error :func:`encode_probes` would for an unknown label, condition or
+    dimension name (a cheap early check for code that collects probes in batches).
+
+    >>> check_labels(["synced"], ["original"], ["timing"])
+    Traceback (most recent call last):
+    ...
+    ValueError: dimensions[0] is 'timing', which is not one of ('sync', 'existence', 'consistency')
+    """
+    _codes(conditions, "conditions", CONDITIONS)
+    _codes(dimensions, "dimensions", DIMENSIONS)
+    _codes(references, "references", LABELS)
 
 
 def _all_none(values: Sequence | None) -> bool:
@@ -194,9 +211,7 @@ def encode_probes(
         offset = np.where(is_shift, np.nan, 0.0)
     else:
         try:
-            offset = np.array(offsets, dtype=float) if isinstance(offsets, np.ndarray) else np.array(
-                [np.nan if v is None else v for v in offsets], dtype=float
-            )
+            offset = np.array(offsets, dtype=float)  # None -> NaN
         except (TypeError, ValueError) as exc:
             raise ValueError(f"offsets must be numbers (seconds) or None: {exc}") from None
         _fail_rows(
@@ -220,20 +235,12 @@ def encode_probes(
 
     clip = clip_names = None
     if clip_ids is not None:
-        _fail_rows(
-            np.fromiter((c is None for c in clip_ids), dtype=bool, count=n),
-            lambda r: f"clip_ids[{r}] is None: give every probe's clip id, or none at all",
-        )
-        clip, clip_names = _factorize(clip_ids)
+        clip, clip_names = _factorize(clip_ids, "clip_ids")
 
     pair = None
     n_pairs = 0
     if pair_ids is not None:
-        _fail_rows(
-            np.fromiter((p is None for p in pair_ids), dtype=bool, count=n),
-            lambda r: f"pair_ids[{r}] is None: every probe belongs to a pair",
-        )
-        pair, pair_names = _factorize(pair_ids)
+        pair, pair_names = _factorize(pair_ids, "pair_ids")
         n_pairs = len(pair_names)
         _check_pairs(pair, pair_names, cond, dim, clip, conditions, dimensions)
 

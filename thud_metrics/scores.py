@@ -63,8 +63,8 @@ DECOMPOSITION_CATEGORIES: tuple[str, ...] = (
 )
 
 
-def _point(p: ProbeArrays) -> dict[str, float]:
-    num, den = unit_counts(p)
+def _point(p: ProbeArrays, counts: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float]:
+    num, den = unit_counts(p) if counts is None else counts
     return {k: float(v) for k, v in assemble(ratios(num.sum(0), den.sum(0))).items()}
 
 
@@ -470,7 +470,8 @@ def score_probes(
     (1.0, {'sync': 0.0, 'existence': 0.0, 'consistency': 0.0}, 1.0)
     """
     p = encode_probes(predictions, references, conditions, dimensions, pair_ids, offsets, clip_ids, judge=judge)
-    point = _point(p)
+    counts = unit_counts(p)
+    point = _point(p, counts)
     tree = nest(point)
     results = {
         "avg_gap": point["avg_gap"],
@@ -488,5 +489,5 @@ def score_probes(
     if n_resamples:
         from .bootstrap import _bootstrap_ci
 
-        results["ci"] = _bootstrap_ci(p, n_resamples=n_resamples, confidence=confidence, seed=seed)
+        results["ci"] = _bootstrap_ci(p, n_resamples=n_resamples, confidence=confidence, seed=seed, counts=counts)
     return results

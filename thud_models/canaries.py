@@ -107,7 +107,7 @@ def beep_track(
     """Mono float32 beeps (``_BEEP_S`` long, 5 ms raised-cosine ramps) at ``onsets`` seconds.
 
     >>> x = beep_track((0.5,), 440.0)
-    >>> x.shape, float(abs(x[:7000]).max()), round(float(abs(x[8000:11000]).max()), 2)
+    >>> x.shape, float(abs(x[0, :7999]).max()), round(float(abs(x[0, 8000:11000]).max()), 2)
     ((1, 48000), 0.0, 0.5)
     """
     n = round(duration_s * SAMPLE_RATE)

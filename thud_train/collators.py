@@ -120,6 +120,13 @@ class _MediaCollator:
         )
         return dict(out)
 
+    def generation_inputs(self, examples: list[dict]) -> dict[str, Any]:
+        """Model inputs of the prompts alone (left-padded), for ``model.generate(**inputs)``."""
+        out = self._prompts(examples)
+        if self.kind == "video+audio" and self.media.use_audio:
+            out["use_audio_in_video"] = True
+        return out
+
     def _completions(self, examples: list[dict], key: str) -> dict[str, torch.Tensor]:
         texts = [
             render_completion(self.processor, user_messages(ex["prompt"], self.system_prompt), ex[key])

@@ -193,3 +193,34 @@ def test_build_reports_skipped_clips_with_reasons(tmp_path, media_cache):
     assert "inside the clip" in reasons["late"] and "3.900 s" in reasons["late"]
     summary = report.summary()
     assert "clips skipped: 2" in summary and "corrupt" in summary
+
+
+def test_the_spelling_users_know_works_from_the_build_folder_without_torch(synthetic_build):
+    import subprocess
+    import sys
+
+    out, _ = synthetic_build
+    assert out.name == "thud"
+    code = (
+        "import sys; from datasets import load_dataset; "
+        "d = load_dataset('thud', 'probes', split='shift'); r = d[0]; "
+        "assert r['video']['bytes'][4:8] == b'ftyp', r['video']['path']; "
+        "assert 'torch' not in sys.modules, 'loading rows imported torch'; print(len(d))"
+    )
+    env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    res = subprocess.run([sys.executable, "-c", code], cwd=out.parent, capture_output=True, text=True, env=env)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert int(res.stdout.strip().splitlines()[-1]) >= 1
+
+
+def test_thud_build_cli_prints_the_summary(tmp_path, media_cache, capsys):
+    from thud_cli.main import main
+
+    code = main(["build", "--out", str(tmp_path / "cli"), "--num-clips", "6", "--seed", "2",
+                 "--cache-dir", str(media_cache)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "clips used:" in printed and "probes" in printed and "shift offsets" in printed
+    assert (tmp_path / "cli" / "data" / "probes").is_dir()
+    assert main(["build", "--source", "local", "--out", str(tmp_path / "x")]) == 2
+    assert main(["build", "--out", str(tmp_path / "y"), "--offsets", "0.5", "--margin", "-1"]) == 2

@@ -62,3 +62,51 @@ def media_dir(tmp_path_factory, real_clips_dir) -> Path:
     (d / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypisom" + b"garbage" * 200)
     (d / "notes.txt").write_text("not a video\n")
     return d
+
+
+def make_hub_folder(
+    root: Path, video: bytes, *, splits=None, with_report=True, path_only=False
+) -> Path:
+    """A small folder in the built layout: parquet per config/split + the rendered card.
+
+    ``splits``: ``{config: {split: rows}}``; ``path_only`` writes media as paths, not bytes.
+    """
+    from datasets import Dataset, Features, Value, Video
+
+    from thud_dataset.card import render_card
+
+    splits = splits or {"probes": {"original": 3, "shift": 2}, "clips": {"test": 2}}
+    feats = Features(
+        {"probe_id": Value("string"), "video": Video(decode=False), "label": Value("string")}
+    )
+    if path_only:  # a media file on this disk, referenced by path (not embedded)
+        local = root / "local.mp4"
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_bytes(video)
+    for config, counts in splits.items():
+        folder = root / "data" / config
+        folder.mkdir(parents=True, exist_ok=True)
+        for split, n in counts.items():
+            media = (
+                {"bytes": None, "path": str(root / "local.mp4")}
+                if path_only
+                else {"bytes": video, "path": "a1b2.mp4"}
+            )
+            ds = Dataset.from_dict(
+                {
+                    "probe_id": [f"{split}-{i}" for i in range(n)],
+                    "video": [media] * n,
+                    "label": ["synced"] * n,
+                },
+                features=feats,
+            )
+            ds.to_parquet(str(folder / f"{split}-00000-of-00001.parquet"))
+    (root / "README.md").write_text(render_card({"configs": splits, "out_dir": str(root)}))
+    if with_report:
+        (root / "build_report.json").write_text('{"skipped": []}\n')
+    return root
+
+
+@pytest.fixture
+def hub_folder(tmp_path, real_clips_dir) -> Path:
+    return make_hub_folder(tmp_path / "thud", (real_clips_dir / MP3).read_bytes())

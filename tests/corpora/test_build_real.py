@@ -44,14 +44,38 @@ def _rows() -> list[dict]:
         }
 
     return [
-        r(WEBM, 0.49, "the bunny scene cuts", 0.49, "a percussive hit", "music", "test", clip_id="bunny_hit1"),
-        r(WEBM, 0.74, "the bunny scene cuts", 0.74, "a second percussive hit", "music", "test", clip_id="bunny_hit2"),
+        r(
+            WEBM,
+            0.49,
+            "the bunny scene cuts",
+            0.49,
+            "a percussive hit",
+            "music",
+            "test",
+            clip_id="bunny_hit1",
+        ),
+        r(
+            WEBM,
+            0.74,
+            "the bunny scene cuts",
+            0.74,
+            "a second percussive hit",
+            "music",
+            "test",
+            clip_id="bunny_hit2",
+        ),
         r(MP4_LONG, 3.8, "hikers on a trail", 3.8, "loud voices", "speech", "test"),
         r(MP4, 2.3, "an indoor crowd", 2.3, "the crowd gets louder", "crowd", "test"),
         # train clips (the preferences config needs a train partition with a donor pair)
         r(ROAD, 2.5, "cars on a highway", 2.5, "road noise", "traffic", "train"),
         r(MP3, 1.0, "a windy landscape", 1.0, "wind", "wind", "train"),
-        {"file": "missing_clip.mp4", "visual_event": "v", "visual_time": 1.0, "audio_event": "a", "audio_time": 1.0},
+        {
+            "file": "missing_clip.mp4",
+            "visual_event": "v",
+            "visual_time": 1.0,
+            "audio_event": "a",
+            "audio_time": 1.0,
+        },
     ]
 
 
@@ -98,10 +122,16 @@ def _decode(data: bytes) -> tuple[np.ndarray, int]:
     """Mono float64 samples of the first audio stream of an in-memory file (PyAV)."""
     with av.open(io.BytesIO(data)) as c:
         stream = c.streams.audio[0]
-        chunks = [f.to_ndarray().astype(np.float64) for f in c.decode(stream)]
         sr = stream.codec_context.sample_rate
-    # planar float (aac, vorbis decoders): (channels, n)
-    return np.concatenate(chunks, axis=1).mean(axis=0), sr
+        # same rate, mono double: a format change only, sample positions are kept
+        resampler = av.AudioResampler(format="dbl", layout="mono", rate=sr)
+        chunks = [
+            out.to_ndarray().reshape(-1)
+            for frame in c.decode(stream)
+            for out in resampler.resample(frame)
+        ]
+        chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
+    return np.concatenate(chunks), sr
 
 
 def _decode_ffmpeg(data: bytes, tmp_path, sr: int) -> np.ndarray:
@@ -109,8 +139,22 @@ def _decode_ffmpeg(data: bytes, tmp_path, sr: int) -> np.ndarray:
     src = tmp_path / "probe.bin"
     src.write_bytes(data)
     raw = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(src), "-map", "0:a:0", "-ac", "1", "-ar", str(sr),
-         "-f", "f64le", "-"],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(src),
+            "-map",
+            "0:a:0",
+            "-ac",
+            "1",
+            "-ar",
+            str(sr),
+            "-f",
+            "f64le",
+            "-",
+        ],
         check=True,
         capture_output=True,
     ).stdout
@@ -130,10 +174,16 @@ def test_shift_outputs_move_the_event_by_tau(real_build, tmp_path):
     from datasets import load_dataset
 
     out, _ = real_build
-    shift = load_dataset(str(out), "probes", split="shift")
-    original = load_dataset(str(out), "probes", split="original")
+    # a fresh cache: datasets keys its cache of a local folder on the card, not the files
+    cache = str(tmp_path / "hf-cache")
+    shift = load_dataset(str(out), "probes", split="shift", cache_dir=cache)
+    original = load_dataset(str(out), "probes", split="original", cache_dir=cache)
     by_pair = {r["pair_id"]: r for r in original}
-    assert sorted(shift["clip_id"]) == ["bunny_hit1", "openmpf__openmpf__video_01", "openmpf__openmpf__video_02"]
+    assert sorted(shift["clip_id"]) == [
+        "bunny_hit1",
+        "openmpf__openmpf__video_01",
+        "openmpf__openmpf__video_02",
+    ]
     containers = set()
     for probe in shift:
         tau = probe["offset_s"]

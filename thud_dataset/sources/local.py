@@ -76,13 +76,15 @@ def _probe(path: Path, file_name: str):
     try:
         return probe(path)
     except MediaError as exc:
-        msg = str(exc).removeprefix(f"{path}: ")
+        # the reason ends up in the dataset card: the file's name, not this machine's path
+        msg = str(exc).removeprefix(f"{path}: ").replace(str(path), file_name)
         if msg == "no video stream":
             raise _RowError(f"file {file_name!r}: no video stream") from None
         raise _RowError(f"file {file_name!r}: cannot be read as a video: {msg}") from None
     except Exception as exc:  # any other decoder failure also means "unreadable"
+        detail = str(exc).replace(str(path), file_name)
         raise _RowError(
-            f"file {file_name!r}: cannot be read as a video ({type(exc).__name__}: {exc})"
+            f"file {file_name!r}: cannot be read as a video ({type(exc).__name__}: {detail})"
         ) from None
 
 
