@@ -45,13 +45,13 @@ import io
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,6 +171,12 @@ def _channels(info: media.MediaInfo) -> int:
     return min(2, info.audio.channels)  # Thud downmixes more than two channels to stereo
 
 
+def _samples(seconds: float, sr: int) -> int:
+    """Seconds → whole samples, rounded half away from zero (as Thud's interventions do)."""
+    x = abs(seconds) * sr
+    return int(x + 0.5) * (1 if seconds >= 0 else -1)
+
+
 def _to_layout(channels_in: int, channels_out: int) -> str:
     """Channel matching as :func:`thud_dataset.materialize.conform` does it (mean, repeat)."""
     if channels_in == channels_out:
@@ -193,17 +199,18 @@ def ffmpeg_commands(job: Job, infos: dict[str, media.MediaInfo], out_dir: Path) 
     tail = ["-c:v", "copy", *_audio_args(info, ch), "-fflags", "+bitexact", "-f", fmt]
     vmap = ["-map", f"0:{info.video.index}"]
     amap = f"0:{info.audio.index}"
-    n = round(abs(plan.tau) * sr)
-    if plan.tau > 0:
+    n = _samples(plan.tau, sr)
+    # ``first_pts=0`` pads an audio stream that starts after the timeline origin (e.g. 3 ms
+    # in the webm) with silence, so sample counts below are counted from the origin, as in
+    # Thud's decoded arrays
+    if n > 0:
         shift_af = f"adelay={n}S:all=1,atrim=end={dur:.6f}"
     else:
-        shift_af = f"atrim=start={n / sr:.6f},asetpts=PTS-STARTPTS,apad,atrim=end={dur:.6f}"
-    # swap: donor sample 0 sits at (donor audio start - donor origin) on the donor's timeline
-    d0 = dinfo.audio.start_time - dinfo.start_time if hasattr(dinfo, "start_time") else dinfo.audio.start_time
-    start = round(clip.visual_time * sr) - round((donor.audio_time - d0) * sr)
+        shift_af = f"aresample={sr}:first_pts=0,atrim=start_sample={-n},asetpts=PTS-STARTPTS,apad,atrim=end={dur:.6f}"
+    start = _samples(clip.visual_time, sr) - _samples(donor.audio_time, sr)
     place = f"adelay={start}S:all=1" if start >= 0 else f"atrim=start_sample={-start},asetpts=PTS-STARTPTS"
     swap_fc = (
-        f"[1:{dinfo.audio.index}]aresample={sr}:resampler=soxr,asetpts=PTS-STARTPTS"
+        f"[1:{dinfo.audio.index}]aresample={sr}:resampler=soxr:first_pts=0"
         f"{_to_layout(_channels(dinfo), ch)},{place},apad,atrim=end={dur:.6f}[a]"
     )
     return {
@@ -219,17 +226,47 @@ def ffmpeg_commands(job: Job, infos: dict[str, media.MediaInfo], out_dir: Path) 
     }
 
 
-def run_ffmpeg(jobs: list[Job], infos: dict[str, media.MediaInfo], out_root: Path) -> dict[str, dict[str, Path]]:
+class Clock:
+    """Wall and CPU seconds of a stretch of work.
+
+    CPU counts this process (all its threads) and the child processes it waited for (the
+    ffmpeg CLI), so it is less sensitive than wall time to other users of a shared machine.
+    """
+
+    def __enter__(self) -> Clock:
+        self._wall, self._cpu = time.perf_counter(), _cpu_now()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall = time.perf_counter() - self._wall
+        self.cpu = _cpu_now() - self._cpu
+
+
+def _cpu_now() -> float:
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + c.ru_utime + c.ru_stime
+
+
+#: clip_id → (wall s, cpu s) of that clip's work in one pipeline run
+Laps = dict[str, tuple[float, float]]
+
+
+def run_ffmpeg(
+    jobs: list[Job], infos: dict[str, media.MediaInfo], out_root: Path, laps: Laps | None = None
+) -> dict[str, dict[str, Path]]:
     """Materialize every clip with the ffmpeg CLI, one process per output file."""
     outputs = {}
     for job in jobs:
-        out = out_root / job.clip.clip_id
-        out.mkdir(parents=True, exist_ok=True)
-        files = {}
-        for condition, cmd in ffmpeg_commands(job, infos, out).items():
-            subprocess.run(cmd, check=True)
-            files[condition] = Path(cmd[-1])
-        outputs[job.clip.clip_id] = files
+        with Clock() as clock:
+            out = out_root / job.clip.clip_id
+            out.mkdir(parents=True, exist_ok=True)
+            files = {}
+            for condition, cmd in ffmpeg_commands(job, infos, out).items():
+                subprocess.run(cmd, check=True)
+                files[condition] = Path(cmd[-1])
+            outputs[job.clip.clip_id] = files
+        if laps is not None:
+            laps[job.clip.clip_id] = (clock.wall, clock.cpu)
     return outputs
 
 
@@ -246,13 +283,16 @@ def _clear_shared_encodes() -> None:
             fn.cache_clear()
 
 
-def run_thud_materialize(jobs: list[Job], out: Path) -> dict[str, dict[str, Path]]:
+def run_thud_materialize(jobs: list[Job], out: Path, laps: Laps | None = None) -> dict[str, dict[str, Path]]:
     """Thud's per-clip function, clip after clip, files written to ``out``."""
     _clear_shared_encodes()
     result = {}
     for job in jobs:
-        outputs = materialize_clip(job.clip, job.plan, job.donor, out)
+        with Clock() as clock:
+            outputs = materialize_clip(job.clip, job.plan, job.donor, out)
         result[job.clip.clip_id] = {c: out / o.file_name for c, o in outputs.items()}
+        if laps is not None:
+            laps[job.clip.clip_id] = (clock.wall, clock.cpu)
     return result
 
 
@@ -273,28 +313,31 @@ def run_thud_build(data_dir: Path, out: Path, cache: Path, num_proc: int | None 
     )
 
 
-def run_remux_floor(jobs: list[Job], infos: dict[str, media.MediaInfo]) -> int:
+def run_remux_floor(jobs: list[Job], infos: dict[str, media.MediaInfo], laps: Laps | None = None) -> int:
     """Stream-copy each source's video + audio into a new file in memory, 4 times per clip."""
     total = 0
     for job in jobs:
         info = infos[job.clip.path]
-        for _ in CONDITIONS:
-            buf = io.BytesIO()
-            with av.open(job.clip.path) as src, av.open(buf, "w", format=info.output_format) as dst:
-                dst.flags |= av.container.Flags.bitexact.value
-                vin, ain = src.streams[info.video.index], src.streams[info.audio.index]
-                vout = dst.add_stream_from_template(vin)
-                aout = dst.add_stream_from_template(ain)
-                for pkt in src.demux(vin, ain):
-                    if pkt.dts is None:
-                        continue
-                    pkt.stream = vout if pkt.stream is vin else aout
-                    dst.mux(pkt)
-            total += buf.getbuffer().nbytes
+        with Clock() as clock:
+            for _ in CONDITIONS:
+                buf = io.BytesIO()
+                with av.open(job.clip.path) as src, av.open(buf, "w", format=info.output_format) as dst:
+                    dst.flags |= av.container.Flags.bitexact.value
+                    vin, ain = src.streams[info.video.index], src.streams[info.audio.index]
+                    vout = dst.add_stream_from_template(vin)
+                    aout = dst.add_stream_from_template(ain)
+                    for pkt in src.demux(vin, ain):
+                        if pkt.dts is None:
+                            continue
+                        pkt.stream = vout if pkt.stream is vin else aout
+                        dst.mux(pkt)
+                total += buf.getbuffer().nbytes
+        if laps is not None:
+            laps[job.clip.clip_id] = (clock.wall, clock.cpu)
     return total
 
 
-def condition_arrays(job: Job) -> tuple[int, EncodeSettings, list[np.ndarray]]:
+def condition_arrays(job: Job) -> tuple[str, int, EncodeSettings, list[np.ndarray]]:
     """The four audio arrays Thud encodes for a clip (made here, outside the timing)."""
     info = media.probe(job.clip.path)
     audio = media.decode_audio(job.clip.path, info)
@@ -307,16 +350,19 @@ def condition_arrays(job: Job) -> tuple[int, EncodeSettings, list[np.ndarray]]:
         np.zeros_like(x),
         swap(donor_x, x.shape[1], sr, job.donor.audio_time, job.clip.visual_time),
     ]
-    return sr, _settings_for(info), arrays
+    return job.clip.clip_id, sr, _settings_for(info), arrays
 
 
-def run_encode_floor(arrays: list[tuple[int, EncodeSettings, list[np.ndarray]]]) -> int:
+def run_encode_floor(arrays: list[tuple[str, int, EncodeSettings, list[np.ndarray]]], laps: Laps | None = None) -> int:
     """Only the audio encodes: every condition array of every clip, nothing else."""
     packets = 0
-    for sr, settings, xs in arrays:
-        for x in xs:
-            enc = media.encode_audio(x, sr, codec=settings.codec, bit_rate=settings.bitrate_per_channel * x.shape[0])
-            packets += len(enc.packets)
+    for clip_id, sr, settings, xs in arrays:
+        with Clock() as clock:
+            for x in xs:
+                rate = settings.bitrate_per_channel * x.shape[0]
+                packets += len(media.encode_audio(x, sr, codec=settings.codec, bit_rate=rate).packets)
+        if laps is not None:
+            laps[clip_id] = (clock.wall, clock.cpu)
     return packets
 
 
@@ -334,9 +380,13 @@ class Agreement:
     ok: bool
 
 
-def _lag_ms(reference: np.ndarray, path: Path, sr: int, max_lag_s: float) -> float:
-    out = media.decode_audio(path)
-    return 1000 * measure_lag(reference, out.samples, sr, max_lag_s=max_lag_s) / sr
+def _lag_ms(reference: np.ndarray, path: Path, sr: int) -> float:
+    """Where ``reference`` sits in the decoded audio of ``path`` (ms, positive: later)."""
+    out = media.decode_audio(path).samples
+    n = max(reference.shape[1], out.shape[1])  # pad both: a swap may place the donor far away
+    ref = np.pad(reference, ((0, 0), (0, n - reference.shape[1])))
+    out = np.pad(out, ((0, 0), (0, n - out.shape[1])))
+    return 1000 * measure_lag(ref, out, sr, max_lag_s=n / sr) / sr
 
 
 def _peak(path: Path) -> float:
@@ -354,12 +404,10 @@ def check_agreement(jobs: list[Job], thud: dict, ffmpeg: dict) -> list[Agreement
     for job in jobs:
         clip = job.clip
         src = media.decode_audio(clip.path)
-        sr, n = src.sample_rate, src.samples.shape[1]
+        sr = src.sample_rate
         donor = media.decode_audio(job.donor.path)
         donor_x = conform(donor.samples, donor.sample_rate, sr, src.samples.shape[0])
-        donor_x = np.pad(donor_x, ((0, 0), (0, max(0, n - donor_x.shape[1]))))
         src_video = _video_packets(clip.path)
-        span = n / sr
         for condition in CONDITIONS:
             t_path, f_path = thud[clip.clip_id][condition], ffmpeg[clip.clip_id][condition]
             video_ok = _video_packets(t_path) == src_video == _video_packets(f_path)
@@ -369,15 +417,15 @@ def check_agreement(jobs: list[Job], thud: dict, ffmpeg: dict) -> list[Agreement
                 continue
             if condition == "swap":
                 ref = donor_x
-                expected = 1000 * (round(clip.visual_time * sr) - round(job.donor.audio_time * sr)) / sr
+                expected = _samples(clip.visual_time, sr) - _samples(job.donor.audio_time, sr)
             else:
                 ref = src.samples
-                expected = 1000 * round(job.plan.tau * sr) / sr if condition == "shift" else 0.0
-            t_ms = _lag_ms(ref, t_path, sr, span)
-            f_ms = _lag_ms(ref, f_path, sr, span)
+                expected = _samples(job.plan.tau, sr) if condition == "shift" else 0
+            expected_ms = 1000 * expected / sr
+            t_ms, f_ms = _lag_ms(ref, t_path, sr), _lag_ms(ref, f_path, sr)
             tol = 1000 * TOLERANCE_S
-            ok = video_ok and abs(t_ms - expected) <= tol and abs(f_ms - t_ms) <= tol
-            rows.append(Agreement(clip.clip_id, condition, expected, t_ms, f_ms, video_ok, ok))
+            ok = video_ok and abs(t_ms - expected_ms) <= tol and abs(f_ms - t_ms) <= tol
+            rows.append(Agreement(clip.clip_id, condition, expected_ms, t_ms, f_ms, video_ok, ok))
     return rows
 
 
@@ -389,6 +437,7 @@ def _fmt(x: float | None) -> str:
 
 
 def machine() -> str:
+    """CPU count and model, ffmpeg CLI version, PyAV and its libavcodec."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -399,7 +448,79 @@ def machine() -> str:
         pass
     ff = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout.splitlines()[0]
     libav = ".".join(map(str, av.library_versions["libavcodec"]))
-    return f"{os.cpu_count()} CPUs ({cpu}); {ff}; PyAV {av.__version__} (libavcodec {libav})"
+    return f"{os.cpu_count()} CPUs ({cpu}); {' '.join(ff.split()[:3])}; PyAV {av.__version__} (libavcodec {libav})"
+
+
+@dataclass
+class Setup:
+    """Everything the timed pipelines share, made before any timing."""
+
+    jobs: list[Job]
+    infos: dict[str, media.MediaInfo]
+    arrays: list
+    data_dir: Path
+    work: Path
+
+    @property
+    def synthetic(self) -> int:
+        return sum(j.clip.source == "synthetic" for j in self.jobs)
+
+
+def setup(num_synthetic: int, real_dir: Path | None, seed: int, work: Path) -> Setup:
+    clips = synthetic_clips(num_synthetic, seed, work)
+    if real_dir is not None and real_dir.is_dir():
+        clips += real_clips(real_dir)
+    jobs = make_jobs(clips, seed)
+    infos = {c.path: media.probe(c.path) for c in clips}
+    arrays = [condition_arrays(j) for j in jobs]
+    return Setup(jobs, infos, arrays, write_annotations(jobs, work / "annotations"), work)
+
+
+PIPELINES = ("thud build", "thud materialize", "ffmpeg CLI", "remux floor", "encode floor")
+
+
+def measure(st: Setup, repeats: int) -> tuple[dict, dict, dict]:
+    """Run every pipeline ``repeats`` times, interleaved (rotated order); return
+    ``(totals, laps, last outputs)``: totals[name] = [(wall, cpu) per repeat],
+    laps[name] = [per-clip laps per repeat]."""
+    last: dict[str, object] = {}
+
+    def run(name: str, r: int, laps: Laps):
+        w = st.work
+        if name == "thud build":
+            last["build"] = run_thud_build(st.data_dir, w / f"build{r}", w / f"cache{r}")
+        elif name == "thud materialize":
+            last["thud"] = run_thud_materialize(st.jobs, w / f"thud{r}", laps)
+        elif name == "ffmpeg CLI":
+            last["ffmpeg"] = run_ffmpeg(st.jobs, st.infos, w / f"ffmpeg{r}", laps)
+        elif name == "remux floor":
+            run_remux_floor(st.jobs, st.infos, laps)
+        else:
+            run_encode_floor(st.arrays, laps)
+
+    # warm-up, not timed: imports (datasets, librosa/soxr), first-call set-ups
+    few = Setup(st.jobs[:2], st.infos, st.arrays[:2], write_annotations(st.jobs[:2], st.work / "warm-ann"), st.work)
+    run_thud_build(few.data_dir, st.work / "warm-build", st.work / "warm-cache")
+    run_thud_materialize(few.jobs, st.work / "warm-thud")
+    run_ffmpeg(few.jobs, st.infos, st.work / "warm-ffmpeg")
+
+    totals: dict[str, list[tuple[float, float]]] = {k: [] for k in PIPELINES}
+    laps: dict[str, list[Laps]] = {k: [] for k in PIPELINES}
+    for r in range(repeats):
+        order = PIPELINES[r % len(PIPELINES):] + PIPELINES[: r % len(PIPELINES)]  # rotate
+        for name in order:
+            lap: Laps = {}
+            with Clock() as clock:
+                run(name, r, lap)
+            totals[name].append((clock.wall, clock.cpu))
+            laps[name].append(lap)
+        print(f"repeat {r + 1}: " + "  ".join(f"{k} {totals[k][-1][0]:.2f}s" for k in PIPELINES), flush=True)
+    return totals, laps, last
+
+
+def _median_ratio(a: list[float], b: list[float]) -> float:
+    """Median over repeats of b[i] / a[i] (how many times faster a is than b)."""
+    return statistics.median(y / x for x, y in zip(a, b, strict=True))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -417,88 +538,83 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="thud-bench-") as tmp:
         work = args.work or Path(tmp)
-        clips = synthetic_clips(args.synthetic, args.seed, work)
-        if str(args.real_dir) and args.real_dir.is_dir():
-            clips += real_clips(args.real_dir)
-        jobs = make_jobs(clips, args.seed)
-        infos = {c.path: media.probe(c.path) for c in clips}
-        arrays = [condition_arrays(j) for j in jobs]
-        data_dir = write_annotations(jobs, work / "annotations")
-        n_syn = sum(j.clip.source == "synthetic" for j in jobs)
+        real_dir = args.real_dir if str(args.real_dir) not in ("", ".") else None
+        st = setup(args.synthetic, real_dir, args.seed, work)
+        n, n_syn = len(st.jobs), st.synthetic
         print(f"machine: {machine()}")
-        print(f"clips: {len(jobs)} ({n_syn} synthetic, {len(jobs) - n_syn} real); 4 output files each; "
+        print(f"clips: {n} ({n_syn} synthetic, {n - n_syn} real); 4 output files each; "
               f"{args.repeats} interleaved repeats")
-
-        last: dict[str, object] = {}
-
-        def thud_build(r: int):
-            report = run_thud_build(data_dir, work / f"build{r}", work / f"cache{r}")
-            last["build"] = report
-
-        def thud_materialize(r: int):
-            last["thud"] = run_thud_materialize(jobs, work / f"thud{r}")
-
-        def ffmpeg_cli(r: int):
-            last["ffmpeg"] = run_ffmpeg(jobs, infos, work / f"ffmpeg{r}")
-
-        pipelines: dict[str, Callable[[int], object]] = {
-            "thud build": thud_build,
-            "thud materialize": thud_materialize,
-            "ffmpeg CLI": ffmpeg_cli,
-            "remux floor": lambda r: run_remux_floor(jobs, infos),
-            "encode floor": lambda r: run_encode_floor(arrays),
-        }
-        names = list(pipelines)
-        times: dict[str, list[float]] = {k: [] for k in names}
-        for r in range(args.repeats):
-            order = names[r % len(names):] + names[: r % len(names)]  # rotate: no pipeline always first
-            for name in order:
-                t0 = time.perf_counter()
-                pipelines[name](r)
-                times[name].append(time.perf_counter() - t0)
-            print(f"repeat {r + 1}: " + "  ".join(f"{k} {times[k][-1]:.2f}s" for k in names), flush=True)
+        totals, laps, last = measure(st, args.repeats)
 
         # the plan Thud's build used must be the plan the CLI pipeline ran
-        built = {p["clip_id"]: (p["tau"], p["donor_clip_id"]) for p in last["build"].plan}
-        assert built == {j.clip.clip_id: (j.plan.tau, j.donor.clip_id) for j in jobs}, "build planned differently"
+        built = {q["clip_id"]: (q["tau"], q["donor_clip_id"]) for q in last["build"].plan}
+        if built != {j.clip.clip_id: (j.plan.tau, j.donor.clip_id) for j in st.jobs}:
+            raise SystemExit("thud build planned other offsets/donors than the bench: not the same work")
 
-        print("\nequivalence: event position (ms) in the decoded audio of each output, by cross-correlation")
-        print("with the source (swap: with the donor); video packets compared with the source's")
-        print(f"{'clip':<42} {'condition':<9} {'expected':>9} {'thud':>9} {'ffmpeg':>9} video  ok")
-        rows = check_agreement(jobs, last["thud"], last["ffmpeg"])
+        print("\nequivalence: where the event lands (ms) in each output's decoded audio, by cross-correlation")
+        print("with the source (swap: with the donor); video packets of both outputs compared with the source's")
+        print(f"{'clip':<40} {'condition':<9} {'plan':>9} {'thud':>9} {'ffmpeg':>9} video   ok")
+        rows = check_agreement(st.jobs, last["thud"], last["ffmpeg"])
         for a in rows:
-            print(f"{a.clip_id[:42]:<42} {a.condition:<9} {_fmt(a.expected_ms):>9} {_fmt(a.thud_ms):>9} "
-                  f"{_fmt(a.ffmpeg_ms):>9} {'same' if a.video_identical else 'DIFF':<6} {'yes' if a.ok else 'NO'}")
+            print(f"{a.clip_id[:40]:<40} {a.condition:<9} {_fmt(a.expected_ms):>9} {_fmt(a.thud_ms):>9} "
+                  f"{_fmt(a.ffmpeg_ms):>9} {'same' if a.video_identical else 'DIFF':<6}  {'yes' if a.ok else 'NO'}")
         agree = all(a.ok for a in rows)
-        print(f"event positions agree (|thud - ffmpeg| <= {1000 * TOLERANCE_S:g} ms, thud == plan): "
-              f"{'yes' if agree else 'NO'} ({sum(a.ok for a in rows)}/{len(rows)})")
+        worst = max((abs(a.thud_ms - a.ffmpeg_ms) for a in rows if a.thud_ms is not None), default=0.0)
+        print(f"event positions agree (thud == plan, |thud - ffmpeg| <= {1000 * TOLERANCE_S:g} ms; mute: both "
+              f"digital silence): {'yes' if agree else 'NO'} ({sum(a.ok for a in rows)}/{len(rows)}, "
+              f"largest |thud - ffmpeg| {worst:.2f} ms)")
 
-        n = len(jobs)
-        med = {k: statistics.median(v) for k, v in times.items()}
+        wall = {k: [t[0] for t in v] for k, v in totals.items()}
+        cpu = {k: [t[1] for t in v] for k, v in totals.items()}
+        ff = "ffmpeg CLI"
+        print(f"\n{'pipeline':<18} {'wall s':>8} {'clips/s':>8} {'vs ffmpeg':>10} {'cpu s':>8} {'vs ffmpeg (cpu)':>16}")
+        for k in PIPELINES:
+            mw, mc = statistics.median(wall[k]), statistics.median(cpu[k])
+            print(f"{k:<18} {mw:>8.2f} {n / mw:>8.2f} {_median_ratio(wall[k], wall[ff]):>9.2f}x "
+                  f"{mc:>8.2f} {_median_ratio(cpu[k], cpu[ff]):>15.2f}x")
 
-        def ratio(a: str, b: str) -> float:  # median over repeats of the per-repeat ratio
-            return statistics.median(times[b][i] / times[a][i] for i in range(args.repeats))
+        # per kind of clip: the per-clip laps summed (the build is one piece: not split)
+        kinds = {"synthetic": [j.clip.clip_id for j in st.jobs if j.clip.source == "synthetic"],
+                 "real": [j.clip.clip_id for j in st.jobs if j.clip.source != "synthetic"]}
+        print(f"\nper kind (wall, per-clip laps): {'kind':<10} {'clips':>5} {'thud mat. clips/s':>18} "
+              f"{'ffmpeg clips/s':>15} {'ratio':>6} {'mat./encode floor':>18}")
+        per_kind = {}
+        for kind, ids in kinds.items():
+            if not ids:
+                continue
 
-        print(f"\n{'pipeline':<18} {'median s':>9} {'clips/s':>9} {'vs ffmpeg':>10}")
-        for k in names:
-            print(f"{k:<18} {med[k]:>9.3f} {n / med[k]:>9.2f} {ratio(k, 'ffmpeg CLI'):>9.2f}x")
-        enc_ratio_build = statistics.median(times["thud build"][i] / times["encode floor"][i] for i in range(args.repeats))
-        enc_ratio_mat = statistics.median(times["thud materialize"][i] / times["encode floor"][i] for i in range(args.repeats))
-        remux_x = ratio("ffmpeg CLI", "remux floor")
-        print(f"thud build / encode floor (time): {enc_ratio_build:.2f}x; "
-              f"thud materialize / encode floor: {enc_ratio_mat:.2f}x; remux floor is {remux_x:.1f}x faster than ffmpeg CLI")
+            def tot(name: str, ids=ids) -> list[float]:
+                return [sum(lap[i][0] for i in ids) for lap in laps[name]]
+
+            t, f, e = tot("thud materialize"), tot(ff), tot("encode floor")
+            per_kind[kind] = {"clips": len(ids), "thud_materialize_clips_per_s": len(ids) / statistics.median(t),
+                              "ffmpeg_clips_per_s": len(ids) / statistics.median(f),
+                              "ratio_vs_ffmpeg": _median_ratio(t, f), "over_encode_floor": 1 / _median_ratio(t, e)}
+            print(f"{'':<31} {kind:<10} {len(ids):>5} {per_kind[kind]['thud_materialize_clips_per_s']:>18.2f} "
+                  f"{per_kind[kind]['ffmpeg_clips_per_s']:>15.2f} {per_kind[kind]['ratio_vs_ffmpeg']:>5.2f}x "
+                  f"{per_kind[kind]['over_encode_floor']:>17.2f}x")
+
+        floor = "encode floor"
+        build_over_floor = 1 / _median_ratio(wall["thud build"], wall[floor])
+        mat_over_floor = 1 / _median_ratio(wall["thud materialize"], wall[floor])
+        print(f"\nthud build / encode floor (wall): {build_over_floor:.2f}x  (cpu: "
+              f"{1 / _median_ratio(cpu['thud build'], cpu[floor]):.2f}x); thud materialize / encode floor: "
+              f"{mat_over_floor:.2f}x; remux floor: {_median_ratio(wall['remux floor'], wall[ff]):.1f}x faster than ffmpeg CLI")
         result = {
+            "machine": machine(),
             "clips": n,
             "synthetic": n_syn,
             "repeats": args.repeats,
-            "seconds": times,
-            "clips_per_s": {k: n / med[k] for k in names},
-            "ratio_vs_ffmpeg": ratio("thud build", "ffmpeg CLI"),
-            "materialize_ratio_vs_ffmpeg": ratio("thud materialize", "ffmpeg CLI"),
-            "build_over_encode_floor": enc_ratio_build,
-            "materialize_over_encode_floor": enc_ratio_mat,
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "clips_per_s": {k: n / statistics.median(wall[k]) for k in PIPELINES},
+            "ratio_vs_ffmpeg": _median_ratio(wall["thud build"], wall[ff]),
+            "ratio_vs_ffmpeg_cpu": _median_ratio(cpu["thud build"], cpu[ff]),
+            "materialize_ratio_vs_ffmpeg": _median_ratio(wall["thud materialize"], wall[ff]),
+            "build_over_encode_floor": build_over_floor,
+            "materialize_over_encode_floor": mat_over_floor,
+            "per_kind": per_kind,
             "events_agree": agree,
-            "machine": machine(),
         }
         if args.json:
             args.json.write_text(json.dumps(result, indent=2) + "\n")

@@ -84,7 +84,8 @@ def _run(args) -> int:
         format_table,
         headline,
         load_probes,
-        score_prediction_set,
+        run_summary,
+        score_answers,
         unique_names,
         write_json,
     )
@@ -94,19 +95,18 @@ def _run(args) -> int:
     sets = [read_predictions(path) for path in args.predictions]  # fail early on a bad file
     probes = load_probes(args.dataset, cache_dir=args.cache_dir)
     names = unique_names(sets)
+    aligned = [align_predictions(pset, probes, allow_missing=args.allow_missing) for pset in sets]
     results = {}
-    for name, pset in zip(names, sets):
-        results[name] = score_prediction_set(
-            pset, probes, allow_missing=args.allow_missing, bands=bands, n_resamples=args.n_resamples, seed=args.seed
-        )
+    for name, pset, (answers, n_missing) in zip(names, sets, aligned):
+        results[name] = score_answers(answers, probes, bands=bands, n_resamples=args.n_resamples, seed=args.seed)
+        results[name]["run"] = run_summary(pset, n_missing)
 
+    # each later file against the first, paired on the same probes
     comparisons = {}
     if len(sets) > 1 and args.n_resamples > 0:
-        base, base_answers = names[0], align_predictions(sets[0], probes, allow_missing=args.allow_missing)[0]
-        for name, pset in zip(names[1:], sets[1:]):
-            answers = align_predictions(pset, probes, allow_missing=args.allow_missing)[0]
-            comparisons[f"{name} vs {base}"] = compare(
-                base_answers, answers, probes["label"], probes["condition"], probes["dimension"],
+        for name, (answers, _) in zip(names[1:], aligned[1:]):
+            comparisons[f"{name} vs {names[0]}"] = compare(
+                aligned[0][0], answers, probes["label"], probes["condition"], probes["dimension"],
                 probes["pair_id"], probes["clip_id"], n_resamples=args.n_resamples, seed=args.seed,
             )  # fmt: skip
 
@@ -119,7 +119,7 @@ def _run(args) -> int:
 
     n = len(probes["probe_id"])
     print(f"Thud scores on {n} probes of {args.dataset}\n")
-    print(format_table({name: r for name, r in results.items()}))
+    print(format_table(results))
     print()
     for name, r in results.items():
         run_info = r["run"]

@@ -167,6 +167,7 @@ def _card(report: BuildReport, prep: Prepared) -> str:
             c: {s: n for s, n in splits.items() if n} for c, splits in report.rows.items() if any(splits.values())
         },
         clips_used=report.clips_used,
+        out_dir=report.out_dir,  # lets the card record the parquet sizes: a rebuilt folder is not loaded stale
         clips_skipped=len(report.skipped),
         skipped=[asdict(s) for s in report.skipped],
         licenses=licences,

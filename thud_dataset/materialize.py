@@ -49,10 +49,8 @@ def scan_clip(clip: Clip) -> ClipScan:
     """Probe and decode a source; raise :class:`ClipError` naming it if it cannot be used."""
     where = clip.origin or clip.path
     try:
-        info = media.probe(clip.path)
-        if info.audio is None:
-            raise ClipError(f"{where}: {clip.path}: no audio stream (Thud needs the clip's sound)")
-        audio = media.decode_audio(clip.path, info)
+        # one open: the same "<path>: no audio stream ..." message when there is no sound
+        info, audio = media.probe_and_decode(clip.path)
     except media.MediaError as e:
         raise ClipError(f"{where}: {e}") from e
     duration = info.duration

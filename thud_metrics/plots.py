@@ -133,6 +133,9 @@ def plot_accuracy_by_offset(results: dict[str, dict], path: str | Path | None = 
         offset = (i - (len(results) - 1) / 2) * width
         ax.bar(x + offset, np.nan_to_num(acc), width=width * 0.95, color=_COLORS[i % len(_COLORS)], label=name)
     ns = [first[b]["n"] for b in bands]
+    for xi, n in zip(x, ns):
+        if n == 0:
+            ax.text(xi, 2, "no probes", ha="center", va="bottom", fontsize=8, color="#777777", rotation=90)
     ax.set_xticks(x)
     ax.set_xticklabels([("synced\n(tau = 0)" if b == "synced" else f"|tau| {b}") + f"\nn={n}" for b, n in zip(bands, ns)],
                        fontsize=9)  # fmt: skip

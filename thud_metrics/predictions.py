@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .readers_lmms_eval import is_lmms_eval_samples, read_lmms_eval_samples
+
 __all__ = [
     "PredictionReader",
     "PredictionSet",
@@ -137,7 +139,11 @@ def read_thud_jsonl(path: Path) -> PredictionSet:
 
 
 #: readers tried in order; the first whose ``detect`` accepts the file reads it
-READERS: list[PredictionReader] = [PredictionReader("thud-jsonl", _is_thud_jsonl, read_thud_jsonl)]
+READERS: list[PredictionReader] = [
+    PredictionReader("thud-jsonl", _is_thud_jsonl, read_thud_jsonl),
+    # lmms-eval --log_samples files of Thud's lmms-eval task (readers_lmms_eval.py)
+    PredictionReader("lmms-eval-samples", is_lmms_eval_samples, read_lmms_eval_samples),
+]
 
 
 def register_reader(reader: PredictionReader, *, first: bool = False) -> None:

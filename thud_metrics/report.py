@@ -24,6 +24,8 @@ __all__ = [
     "align_predictions",
     "format_table",
     "load_probes",
+    "run_summary",
+    "score_answers",
     "score_prediction_set",
     "to_jsonable",
 ]
@@ -93,19 +95,11 @@ def align_predictions(
     return [predictions.answers.get(pid) for pid in ids], len(missing)
 
 
-def score_prediction_set(
-    predictions: PredictionSet,
-    probes: dict[str, list],
-    *,
-    allow_missing: bool = False,
-    **score_kwargs,
-) -> dict:
-    """:func:`~thud_metrics.score_probes` for one prediction file, plus a ``run`` summary
-    (file, format, metadata, failed calls, missing probes)."""
+def score_answers(answers: Sequence[str | None], probes: dict[str, list], **score_kwargs) -> dict:
+    """:func:`~thud_metrics.score_probes` on answers aligned with ``probes``' rows."""
     from .scores import score_probes
 
-    answers, n_missing = align_predictions(predictions, probes, allow_missing=allow_missing)
-    results = score_probes(
+    return score_probes(
         answers,
         probes["label"],
         probes["condition"],
@@ -115,13 +109,31 @@ def score_prediction_set(
         probes["clip_id"],
         **score_kwargs,
     )
-    results["run"] = {
+
+
+def run_summary(predictions: PredictionSet, n_missing: int) -> dict:
+    """What the results should say about the run itself."""
+    return {
         "predictions": str(predictions.path),
         "format": predictions.format,
         "meta": predictions.meta,
         "failed_calls": len(predictions.errors),
         "missing_probes_scored_unknown": n_missing,
     }
+
+
+def score_prediction_set(
+    predictions: PredictionSet,
+    probes: dict[str, list],
+    *,
+    allow_missing: bool = False,
+    **score_kwargs,
+) -> dict:
+    """Score one prediction file: :func:`~thud_metrics.score_probes` on its answers, plus a
+    ``run`` entry (file, format, metadata, failed calls, missing probes)."""
+    answers, n_missing = align_predictions(predictions, probes, allow_missing=allow_missing)
+    results = score_answers(answers, probes, **score_kwargs)
+    results["run"] = run_summary(predictions, n_missing)
     return results
 
 

@@ -1,1 +1,50 @@
-"""Answerers: baselines, model adapters, `thud run` and the audio-path check."""
+"""Answerers: baselines, model adapters, ``thud run`` and the audio-path check.
+
+Everything a user calls is importable from here; modules load on first use, so
+``import thud_models`` pulls in neither torch nor librosa::
+
+    from thud_models import make_answerer, run_probes
+    run_probes(make_answerer("signal"), "thud", "signal.jsonl")
+
+* :class:`Answerer` — the protocol: ``name`` and ``answer(video_path, prompt) -> str``;
+* :class:`PriorBaseline` — always "synced", the visual-prior floor;
+* :class:`SignalBaseline`, :func:`analyse`, :class:`SignalEvidence` — the audio-verifying
+  baseline without learned weights;
+* :class:`TransformersOmniAnswerer` — a local ``transformers`` omni model;
+* :class:`OpenAICompatAnswerer` — a model behind an OpenAI-compatible server;
+* :func:`make_answerer` — an answerer from a ``--model`` spec; :func:`run_probes` — answer a
+  dataset's probes into a resumable predictions file; :func:`check_audio` — does the sound
+  reach the model at all?
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .base import Answerer
+
+_LAZY = {
+    "PriorBaseline": ("baselines.prior", "PriorBaseline"),
+    "SignalBaseline": ("baselines.signal", "SignalBaseline"),
+    "SignalEvidence": ("baselines.signal", "SignalEvidence"),
+    "SignalSettings": ("baselines.signal", "SignalSettings"),
+    "analyse": ("baselines.signal", "analyse"),
+    "TransformersOmniAnswerer": ("adapters.transformers_omni", "TransformersOmniAnswerer"),
+    "OpenAICompatAnswerer": ("adapters.openai_compat", "OpenAICompatAnswerer"),
+    "make_answerer": ("registry", "make_answerer"),
+    "register_answerer": ("registry", "register_answerer"),
+    "run_probes": ("run", "run_probes"),
+    "RunReport": ("run", "RunReport"),
+    "check_audio": ("audio_check", "check_audio"),
+    "AudioCheckResult": ("audio_check", "AudioCheckResult"),
+}
+
+__all__ = ["Answerer", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

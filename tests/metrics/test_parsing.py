@@ -100,6 +100,15 @@ TABLE = [
     ("The audio doesn't correspond to what is happening on screen.", "consistency", "mismatched"),
     ("The sound seems to be from another video.", "consistency", "mismatched"),
     ("There is no sound at all.", "consistency", "silent"),
+    # --- echoes of the prompt's own option text (thud_dataset.prompts), without the letter ---
+    ("Synchronized: the sound is heard at the moment it is seen.", "sync", "synced"),
+    ("Early: the sound is heard before it is seen.", "sync", "early"),
+    ("Delayed: the sound is heard after it is seen.", "sync", "delayed"),
+    ("(B) Delayed: the sound is heard after it is seen.", "sync", "early"),  # the letter wins: B is early
+    ("Yes: its sound can be heard.", "existence", "synced"),
+    ("No: there is no sound at all, the audio is silent.", "existence", "silent"),
+    ("Yes: the sound is the sound of what is seen.", "consistency", "synced"),
+    ("No: the sound comes from a different source.", "consistency", "mismatched"),
     # --- no dimension given ---------------------------------------------------------------
     ("synced", None, "synced"),
     ("silent", None, "silent"),

@@ -139,6 +139,7 @@ _FEATURES = datasets.Features(
 )
 _REQUIRED = ("predictions", "references", "conditions", "dimensions", "pair_ids")
 _OPTIONAL = ("offsets", "clip_ids")
+_OPTIONS = ("bands", "n_resamples", "confidence", "seed", "judge")
 _SINGULAR = {
     "prediction": "predictions",
     "reference": "references",
@@ -208,6 +209,12 @@ class ThudGap(evaluate.Metric):
         """Score the probes given here and those added before; returns the results dict.
         """
         given = {k: kwargs.pop(k) for k in list(kwargs) if k in _FEATURES}
+        unknown = sorted(set(kwargs) - set(_OPTIONS))
+        if unknown:
+            raise ValueError(
+                f"thud_gap got unknown arguments {unknown}; its inputs are {list(_FEATURES)} "
+                f"and its options {list(_OPTIONS)}"
+            )
         if predictions is None and references is None and not given:
             return super().compute(**kwargs)  # everything was added with add / add_batch
         # names checked and optional inputs filled here; evaluate then calls add_batch

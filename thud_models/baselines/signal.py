@@ -41,6 +41,7 @@ confidence says how much to trust it.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
@@ -87,6 +88,8 @@ class SignalSettings:
     visible_airtime_s : ... this long after the main impact must be visible: a bounce with
         0.25 s in the air rises g T^2 / 8 ~ 8 cm, so the picture would show it land
     bounce_match_s : secondary impacts seen and heard this close (s) are the same event
+    min_confidence : below this correlation confidence no offset is claimed (the answer
+        falls back to "synchronized" and says that the timing could not be established)
     """
 
     silence_dbfs: float = -60.0
@@ -100,6 +103,7 @@ class SignalSettings:
     loud_repeat_min: float = 0.45
     visible_airtime_s: float = 0.25
     bounce_match_s: float = 0.08
+    min_confidence: float = 0.15
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,8 @@ class SignalEvidence:
     loudest_dbfs : RMS level of the loudest 50 ms of the audio (``-inf`` for digital silence)
     silent : ``loudest_dbfs < silence_dbfs`` (or no audio stream)
     audio_onset_s : the strongest audio onset (None when silent)
-    audio_onsets_s : every clear audio onset (strength >= 30 % of the strongest)
+    audio_onsets_s : every clear audio onset (strength >= 30 % of the strongest, and the
+        level rising by >= 6 dB there: the abrupt end of a sound is no onset)
     visual_event_s : the strongest visible impact (None when nothing lands or moves)
     visual_events_s : every clear visible impact (>= 30 % of the strongest)
     offset_s : estimated ``tau``, audio time − picture time, from the cross-correlation peak
@@ -196,6 +201,22 @@ def loudest_dbfs(samples: np.ndarray, sample_rate: int = ANALYSIS_SR, window_s: 
     frames = samples[: samples.size - samples.size % n].reshape(-1, n) if samples.size >= n else samples[None]
     peak = float(np.sqrt((frames.astype(np.float64) ** 2).mean(axis=1)).max())
     return 20 * math.log10(peak) if peak > 0 else -math.inf
+
+
+def _level_rises(samples: np.ndarray, t: float, sample_rate: int = ANALYSIS_SR, min_db: float = 6.0) -> bool:
+    """Whether the level just after ``t`` is ``min_db`` above the level just before.
+
+    Spectral flux also fires where a sound *stops* abruptly (the cut splatters energy
+    into other bands); a sound that starts raises the level.
+    """
+    i = int(round(t * sample_rate))
+    before = samples[max(0, i - int(0.06 * sample_rate)) : max(0, i - int(0.01 * sample_rate))]
+    after = samples[max(0, i - int(0.01 * sample_rate)) : i + int(0.04 * sample_rate)]
+    if after.size == 0:
+        return False
+    rms_after = float(np.sqrt(np.mean(after.astype(np.float64) ** 2)))
+    rms_before = float(np.sqrt(np.mean(before.astype(np.float64) ** 2))) if before.size else 0.0
+    return rms_after > 0 and 20 * math.log10(rms_after / max(rms_before, 1e-9)) >= min_db
 
 
 def audio_onset_envelope(samples: np.ndarray, sample_rate: int = ANALYSIS_SR) -> np.ndarray:
@@ -448,11 +469,12 @@ def structures_match(
     ``seen`` and ``heard`` are ``(delay_s, share)`` of the visible bounces and the heard
     repeats after the main impact. A mismatch is either
 
-    * a visible bounce that makes no sound at that delay (± ``bounce_match_s``), or
-    * a loud repeat (>= ``loud_repeat_min``) at least ``visible_airtime_s`` after the main
-      impact with no visible bounce then: such a bounce rises high enough to be seen.
+    * a visible bounce (the first one seen) that makes no sound at that delay
+      (± ``bounce_match_s``), or
+    * with no visible bounce, a loud repeat (>= ``loud_repeat_min``) at least
+      ``visible_airtime_s`` after the main impact: such a bounce rises high enough to be seen.
 
-    Quick, quiet repeats decide nothing: a hop of a few millimetres is heard, not seen.
+    Quick repeats decide nothing: a hop of a few millimetres is heard, not seen.
 
     >>> s = SignalSettings()
     >>> structures_match(((0.4, 0.5),), ((0.41, 0.9),), s)[0]
@@ -463,24 +485,21 @@ def structures_match(
     True
     """
     tol = settings.bounce_match_s
-    for delay, _ in seen:
-        if not any(abs(delay - d) <= tol for d, _ in heard):
-            return False, (
-                f"the picture shows a bounce landing {delay:.2f} s after the impact, "
-                "but the sound has nothing then"
-            )
+    if seen:
+        # later bounces of a bouncing object are smaller and may be missed in either track
+        delay = seen[0][0]
+        if any(abs(delay - d) <= tol for d, _ in heard):
+            return True, f"the bounce seen {delay:.2f} s into the impact's aftermath is heard at that moment too"
+        return False, (
+            f"the picture shows a bounce landing {delay:.2f} s after the impact, "
+            "but the sound has nothing then"
+        )
     for delay, share in heard:
-        if (
-            delay >= settings.visible_airtime_s
-            and share >= settings.loud_repeat_min
-            and not any(abs(delay - d) <= tol for d, _ in seen)
-        ):
+        if delay >= settings.visible_airtime_s and share >= settings.loud_repeat_min:
             return False, (
                 f"the sound repeats loudly {delay:.2f} s after its onset, "
                 "but nothing lands in the picture then"
             )
-    if seen:
-        return True, f"the bounce seen {seen[0][0]:.2f} s after the impact is heard too"
     return True, "no bounce is seen, and the sound has no loud repeat that would have to be seen"
 
 
@@ -532,13 +551,22 @@ def analyse(video_path: str | Path, settings: SignalSettings | None = None) -> S
         onset_idx = _peaks(a_times, norm, 0.3, 0.05)
         if onset_idx:
             audio_onset = round(float(a_times[onset_idx[0]]), 3)
-            audio_onsets = tuple(sorted(round(float(a_times[i]), 3) for i in onset_idx))
-            heard = _secondary(a_times, norm, onset_idx[0], settings.audio_repeat_min, settings.repeat_window_s)
+            audio_onsets = tuple(
+                sorted(round(float(a_times[i]), 3) for i in onset_idx if _level_rises(samples, a_times[i]))
+            )
         else:
             notes.append("no clear onset in the audio")
         if visual_idx and onset_idx:
             offset, confidence = estimate_offset(env, track.times, impact, settings)
-            seen = _secondary(track.times, landing, visual_idx[0], settings.visual_repeat_min, settings.repeat_window_s)
+        if offset is not None:
+            # the sound of the impact seen: the onset where the correlation puts it (a
+            # bounce can sound louder than the first impact, so not simply the strongest)
+            expected = track.times[visual_idx[0]] + offset
+            main = min(onset_idx, key=lambda i: abs(a_times[i] - expected))
+            heard = _secondary(a_times, norm, main, settings.audio_repeat_min, settings.repeat_window_s)
+            seen = _secondary(
+                track.times, landing, visual_idx[0], settings.visual_repeat_min, settings.repeat_window_s
+            )
             consistent, why = structures_match(seen, heard, settings)
     return SignalEvidence(
         path=path,
@@ -562,6 +590,9 @@ def analyse(video_path: str | Path, settings: SignalSettings | None = None) -> S
 
 
 # -- answering ---------------------------------------------------------------------------
+
+
+_HOW_MANY = re.compile(r"\bhow many\b", re.I)
 
 
 def _fmt(t: float) -> str:
@@ -611,6 +642,10 @@ class SignalBaseline:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # librosa/audioread chatter on odd files
             evidence = self.analyse(video_path)
+        if _HOW_MANY.search(prompt):  # e.g. the audio-path check's "how many beeps?"
+            n = 0 if evidence.silent else len(evidence.audio_onsets_s)
+            where = ", ".join(_fmt(t) for t in evidence.audio_onsets_s) if n else "none"
+            return f"{n}. Distinct sound onsets heard: {where}."
         label, sentence = self.decide(evidence, options.dimension)
         letter = options.letter(label)
         return f"{letter}. {sentence}" if letter else sentence
@@ -632,8 +667,16 @@ class SignalBaseline:
     def _sync(self, ev: SignalEvidence) -> tuple[str, str]:
         if ev.offset_s is None or ev.visual_event_s is None:
             reason = ev.notes[0] if ev.notes else "no event could be timed"
-            return "synced", f"The sound could not be timed against the picture ({reason}); no offset is evident."
+            return "synced", (
+                f"The sound could not be timed against the picture ({reason}), so no offset is "
+                "evident: taken as synchronized."
+            )
         seen, heard, tau = ev.visual_event_s, ev.heard_s, ev.offset_s
+        if ev.confidence < self.settings.min_confidence:
+            return "synced", (
+                f"No impact lines up clearly with the sound (correlation confidence "
+                f"{ev.confidence:.2f}), so no offset is evident: taken as synchronized."
+            )
         if abs(tau) < self.settings.sync_tolerance_s:
             return "synced", (
                 f"The impact is seen at {_fmt(seen)} and heard at {_fmt(heard)}: "

@@ -1,9 +1,10 @@
 """Thud as an lmms-eval task: ``lmms-eval --tasks thud --include_path LMMS_EVAL_TASK_DIR``.
 
 The folder :data:`LMMS_EVAL_TASK_DIR` holds ``thud.yaml`` (the task) and ``utils.py`` (its
-functions). The packaged task reads the dataset that ``thud build`` wrote to ``./thud``
-(the current directory's); :func:`write_task_config` writes a task that reads another
-folder or a Hub id. See ``docs/harnesses.md``.
+functions). The packaged task reads ``./thud_dataset`` (a folder ``thud build`` wrote,
+relative to where lmms-eval runs); :func:`write_task_config` (or ``python -m
+thud_models.lmms_eval_task DATASET OUT_DIR``) writes a task that reads any built folder or
+Hub id. See ``docs/harnesses.md``.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ def write_task_config(
     out_dir
         Folder for the yaml; pass it to ``lmms-eval --include_path``.
     task
-        The task name for ``--tasks`` (letters, digits, ``_`` and ``-``; not ``thud``, which
-        is the packaged task's).
+        The task name for ``--tasks`` (letters, digits, ``_`` and ``-``). The default,
+        ``thud``, is also the packaged task's name: pass ``--include_path out_dir`` alone.
 
     Returns
     -------
@@ -40,8 +41,8 @@ def write_task_config(
         The yaml written. It ``include``\\ s the packaged ``thud.yaml`` and overrides only
         ``task`` and ``dataset_path``.
     """
-    if not re.fullmatch(r"[A-Za-z0-9_-]+", task) or task == "thud":
-        raise ValueError(f"task must be a new name of letters, digits, _ or -, not {task!r}")
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", task):
+        raise ValueError(f"task must be a name of letters, digits, _ or -, not {task!r}")
     local = Path(dataset).expanduser()
     if local.exists():
         if not (local / "data" / "probes").is_dir():

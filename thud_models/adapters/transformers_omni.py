@@ -1,0 +1,255 @@
+"""A local ``transformers`` omni model (Qwen2.5-Omni style) as a Thud answerer.
+
+The adapter decodes the probe's video itself with PyAV (:mod:`thud_train.media`, the same
+decoding the trainer uses, so a model is evaluated on exactly the inputs it was trained
+on): ``num_frames`` frames sampled evenly at up to ``fps`` frames per second and resized to
+multiples of 28 px, and the whole audio track as 16 kHz mono on the video's timeline. It
+hands both to the processor as one video with its own audio (``load_audio_from_video=True``,
+the audio given, so transformers needs no torchcodec) and generates with
+``use_audio_in_video=True``: the model sees video and audio tokens interleaved in time, the
+way Qwen-Omni models hear a video. Nothing here needs torchvision.
+
+>>> answerer = TransformersOmniAnswerer.from_pretrained("Qwen/Qwen2.5-Omni-7B", device="cuda")  # doctest: +SKIP
+>>> answerer.answer("probe.mp4", prompt)  # doctest: +SKIP
+'C'
+
+Needs the ``train`` extra (torch, transformers).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+__all__ = ["TransformersOmniAnswerer", "load_omni_processor"]
+
+#: config model_type -> (transformers class, attribute holding the thinker or None)
+_OMNI_CLASSES: dict[str, tuple[str, str | None]] = {
+    "qwen2_5_omni_thinker": ("Qwen2_5OmniThinkerForConditionalGeneration", None),
+    "qwen2_5_omni": ("Qwen2_5OmniForConditionalGeneration", "thinker"),
+    "qwen3_omni_moe_thinker": ("Qwen3OmniMoeThinkerForConditionalGeneration", None),
+    "qwen3_omni_moe": ("Qwen3OmniMoeForConditionalGeneration", "thinker"),
+}
+
+
+def _model_type(path_or_id: str) -> str:
+    config_file = os.path.join(path_or_id, "config.json")
+    if os.path.isfile(config_file):
+        with open(config_file, encoding="utf-8") as f:
+            return json.load(f).get("model_type", "")
+    from transformers import AutoConfig
+
+    return AutoConfig.from_pretrained(path_or_id).model_type
+
+
+def load_omni_processor(path_or_id: str, **kwargs: Any) -> Any:
+    """The processor of an omni checkpoint, without torchvision where possible.
+
+    A folder saved with Thud's processor reloads as it is
+    (:func:`thud_train.processing.load_processor`). A stock Qwen2.5-Omni checkpoint's own
+    video processor needs torchvision; when that import fails, the processor is rebuilt
+    from the checkpoint's tokenizer and Whisper feature extractor with Thud's numpy video
+    processor (same patching and CLIP normalisation).
+    """
+    from thud_train.processing import load_processor
+
+    try:
+        return load_processor(path_or_id, **kwargs)
+    except (ImportError, ValueError, TypeError) as first_error:
+        try:
+            from transformers import AutoTokenizer, WhisperFeatureExtractor
+            from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (
+                Qwen2VLImageProcessorPil,
+            )
+
+            from thud_train.processing import NumpyVideoProcessor, ThudOmniProcessor
+
+            tokenizer = AutoTokenizer.from_pretrained(path_or_id, **kwargs)
+            return ThudOmniProcessor(
+                image_processor=Qwen2VLImageProcessorPil(),
+                video_processor=NumpyVideoProcessor(),
+                feature_extractor=WhisperFeatureExtractor.from_pretrained(path_or_id, **kwargs),
+                tokenizer=tokenizer,
+                chat_template=getattr(tokenizer, "chat_template", None),
+            )
+        except Exception:
+            raise first_error from None
+
+
+class TransformersOmniAnswerer:
+    """Answer probes with a local omni model and its processor.
+
+    Parameters
+    ----------
+    model
+        A thinker (``Qwen2_5OmniThinkerForConditionalGeneration``, ...) or a full omni model
+        (its text output is used, no speech is generated).
+    processor
+        Its processor: tokenizer with a chat template, video processor and (for audio) a
+        feature extractor. Without a feature extractor the model is given frames only.
+    num_frames
+        At most this many frames per video (a multiple of the temporal patch, 2).
+    fps
+        Frames are sampled at this rate until ``num_frames`` is reached.
+    max_new_tokens
+        Length limit of an answer.
+    use_audio_in_video
+        Interleave the video's own audio with its frames (the Omni "audio in video" mode).
+        ``False`` gives the model the frames only: a vision-only control run.
+    system_prompt
+        An optional system message.
+    min_pixels, max_pixels
+        Frame area bounds; frames are resized to multiples of 28 px within them.
+    name
+        The name predictions are recorded under (default: the model's ``name_or_path``).
+    generate_kwargs
+        Extra arguments of ``model.generate`` (greedy decoding by default).
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        processor: Any,
+        *,
+        num_frames: int = 16,
+        fps: float = 2.0,
+        max_new_tokens: int = 64,
+        use_audio_in_video: bool = True,
+        system_prompt: str | None = None,
+        min_pixels: int = 56 * 56,
+        max_pixels: int = 448 * 448,
+        name: str | None = None,
+        generate_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        if num_frames < 2:
+            raise ValueError(f"num_frames must be >= 2 (the temporal patch), got {num_frames}")
+        if fps <= 0:
+            raise ValueError(f"fps must be positive, got {fps}")
+        self.model = model
+        self.processor = processor
+        self.num_frames = int(num_frames)
+        self.fps = float(fps)
+        self.max_new_tokens = int(max_new_tokens)
+        self.system_prompt = system_prompt
+        self.min_pixels = min_pixels
+        self.max_pixels = max_pixels
+        self.has_audio_input = getattr(processor, "feature_extractor", None) is not None
+        self.use_audio_in_video = bool(use_audio_in_video) and self.has_audio_input
+        self.generate_kwargs = {"do_sample": False, **(generate_kwargs or {})}
+        source = getattr(getattr(model, "config", None), "name_or_path", "") or type(model).__name__
+        self.name = name or f"transformers:{source}"
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path_or_id: str,
+        *,
+        device: str | None = None,
+        dtype: str | None = None,
+        **kwargs: Any,
+    ) -> TransformersOmniAnswerer:
+        """Load a model and its processor from a folder or a Hub id.
+
+        Omni checkpoints load their thinker (a full Qwen2.5-Omni / Qwen3-Omni model is
+        loaded and its thinker kept); anything else loads with
+        ``AutoModelForImageTextToText``.
+
+        Parameters
+        ----------
+        path_or_id : a local folder or a Hub model id
+        device : ``"cpu"``, ``"cuda"``, ``"cuda:1"``…; default: CUDA when available
+        dtype : ``"auto"``, ``"bfloat16"``, ``"float32"``…; default: the checkpoint's own
+        kwargs : the constructor's keyword arguments (``num_frames``, ``max_new_tokens``…)
+        """
+        import torch
+        import transformers
+
+        processor = load_omni_processor(path_or_id)
+        load_kwargs: dict[str, Any] = {}
+        if dtype:
+            load_kwargs["dtype"] = dtype
+        model_type = _model_type(path_or_id)
+        if model_type in _OMNI_CLASSES:
+            cls_name, part = _OMNI_CLASSES[model_type]
+            model = getattr(transformers, cls_name).from_pretrained(path_or_id, **load_kwargs)
+            if part:
+                model = getattr(model, part)
+        else:
+            model = transformers.AutoModelForImageTextToText.from_pretrained(path_or_id, **load_kwargs)
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        model.to(device)
+        model.eval()
+        kwargs.setdefault("name", f"transformers:{path_or_id}")
+        return cls(model, processor, **kwargs)
+
+    def __repr__(self) -> str:
+        return (
+            f"TransformersOmniAnswerer(name={self.name!r}, num_frames={self.num_frames}, "
+            f"use_audio_in_video={self.use_audio_in_video})"
+        )
+
+    def metadata(self) -> dict[str, Any]:
+        """What a predictions file records about this answerer."""
+        return {
+            "adapter": "transformers_omni",
+            "model_class": type(self.model).__name__,
+            "num_frames": self.num_frames,
+            "fps": self.fps,
+            "max_new_tokens": self.max_new_tokens,
+            "use_audio_in_video": self.use_audio_in_video,
+            "generate_kwargs": {k: v for k, v in self.generate_kwargs.items() if isinstance(v, (int, float, str, bool))},
+        }
+
+    def _messages(self, prompt: str) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        if self.system_prompt:
+            messages.append({"role": "system", "content": [{"type": "text", "text": self.system_prompt}]})
+        messages.append({"role": "user", "content": [{"type": "video"}, {"type": "text", "text": prompt}]})
+        return messages
+
+    def prepare(self, video_path: str, prompt: str) -> Any:
+        """The processor's output for one probe (what :meth:`answer` feeds the model).
+
+        ``input_ids``, ``pixel_values_videos``, ``video_grid_thw`` and, with audio,
+        ``input_features`` / ``feature_attention_mask`` of the video's own track.
+        """
+        from thud_train.media import decode_clip, frame_count, probe_duration
+
+        duration = probe_duration(video_path)
+        clip = decode_clip(
+            video_path,
+            num_frames=frame_count(duration, self.fps, self.num_frames),
+            min_pixels=self.min_pixels,
+            max_pixels=self.max_pixels,
+        )
+        text = self.processor.apply_chat_template(
+            self._messages(prompt), tokenize=False, add_generation_prompt=True
+        )
+        kwargs: dict[str, Any] = {"videos_kwargs": {"fps": clip.fps}}
+        if self.use_audio_in_video:
+            kwargs.update(audio=[clip.audio], load_audio_from_video=True, audio_from_video_indices=[0])
+        return self.processor(
+            text=[text], videos=[clip.frames], padding=True, return_tensors="pt", **kwargs
+        )
+
+    def answer(self, video_path: str, prompt: str) -> str:
+        import torch
+
+        inputs = self.prepare(str(video_path), prompt)
+        device = next(self.model.parameters()).device
+        inputs = inputs.to(device)
+        dtype = next(self.model.parameters()).dtype
+        for key in ("pixel_values_videos", "input_features"):
+            if key in inputs and inputs[key].is_floating_point():
+                inputs[key] = inputs[key].to(dtype)
+        kwargs = dict(self.generate_kwargs)
+        if self.use_audio_in_video:
+            kwargs["use_audio_in_video"] = True
+        with torch.inference_mode():
+            out = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, **kwargs)
+        if isinstance(out, tuple):  # a full omni model returns (text ids, speech)
+            out = out[0]
+        sequences = getattr(out, "sequences", out)
+        new_tokens = sequences[:, inputs["input_ids"].shape[1] :]
+        return self.processor.batch_decode(new_tokens, skip_special_tokens=True)[0].strip()

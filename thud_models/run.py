@@ -1,0 +1,321 @@
+"""Run an answerer over a built dataset's probes and write a predictions file.
+
+The predictions file (what ``thud score`` reads) is JSON lines::
+
+    {"_meta": {"model": ..., "dataset": ..., "started": ..., "thud_version": ..., "audio_check": {...} | null, ...}}
+    {"probe_id": "3f2a...", "answer": "C. The audio is delayed.", "error": null, "seconds": 0.41}
+    {"probe_id": "91bc...", "answer": null, "error": "TimeoutError: ...", "seconds": 120.0}
+
+Every line is appended and flushed as soon as its probe is answered, so an interrupted run
+loses at most the probe in flight. Running again with the same file resumes: probes with
+an answer are skipped, failed ones too unless ``retry_errors`` (their old lines are then
+dropped, so a probe id never appears twice). A failure of one probe (an exception in the
+answerer) is recorded on its line and the run goes on.
+
+Before the probes, the audio path is checked (:func:`thud_models.audio_check.check_audio`):
+a model that never receives the sound fails Thud like a model that does not listen, so
+the verdict is recorded in ``_meta`` and printed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import sys
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from thud_dataset.vocab import CONDITIONS
+
+from .base import Answerer
+
+__all__ = ["RunReport", "read_run", "run_probes"]
+
+
+@dataclass
+class RunReport:
+    """What :func:`run_probes` did.
+
+    Attributes
+    ----------
+    out_path : the predictions file
+    total : probes selected (all splits asked for, after ``limit``)
+    done_before : probes already answered in the file when the run started
+    answered : probes answered by this run
+    failed : probes whose call failed in this run (recorded with their error)
+    audio_check : the audio-path verdict recorded in ``_meta`` (None if not checked)
+    seconds : wall time of this run
+    """
+
+    out_path: Path
+    total: int
+    done_before: int
+    answered: int = 0
+    failed: int = 0
+    audio_check: str | None = None
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = [
+            f"predictions: {self.out_path}",
+            f"  {self.total} probes: {self.done_before} already done, {self.answered} answered now, "
+            f"{self.failed} failed ({self.seconds:.1f} s)",
+        ]
+        if self.audio_check:
+            lines.append(f"  audio-path check: {self.audio_check}")
+        if self.errors:
+            lines.append(f"  first error: {self.errors[0]}")
+        return "\n".join(lines)
+
+
+def _thud_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("thud")
+    except Exception:  # not installed (running from a source tree)
+        return "unknown"
+
+
+def read_run(path: str | Path) -> tuple[dict | None, dict[str, dict]]:
+    """The ``_meta`` and the last line per probe id of a (possibly interrupted) run file.
+
+    A last line without its newline (the run was killed while writing it) is ignored; any
+    other bad line is an error naming the file and line.
+    """
+    path = Path(path)
+    meta: dict | None = None
+    rows: dict[str, dict] = {}
+    if not path.exists():
+        return None, rows
+    data = path.read_text(encoding="utf-8")
+    lines = data.split("\n")
+    complete = lines[:-1]  # the part after the last newline is incomplete (or empty)
+    for lineno, line in enumerate(complete, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as e:
+            raise ValueError(f"{path}:{lineno}: not valid JSON ({e}); is this a thud run file?") from None
+        if not isinstance(row, dict):
+            raise ValueError(f"{path}:{lineno}: expected a JSON object")
+        if "_meta" in row:
+            if lineno != 1:
+                raise ValueError(f"{path}:{lineno}: a _meta line may only be the first line")
+            meta = row["_meta"]
+            continue
+        if not isinstance(row.get("probe_id"), str):
+            raise ValueError(f"{path}:{lineno}: each line needs a string probe_id")
+        rows[row["probe_id"]] = row
+    return meta, rows
+
+
+def _write_all(path: Path, meta: dict | None, rows: Sequence[dict]) -> None:
+    """Rewrite the file atomically (used only before appending starts)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        if meta is not None:
+            f.write(json.dumps({"_meta": meta}, ensure_ascii=False) + "\n")
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+def _probe_rows(
+    dataset: str | Path, splits: Sequence[str], cache_dir: str | None
+) -> Iterator[dict]:
+    import datasets
+
+    for split in splits:
+        try:
+            ds = datasets.load_dataset(str(dataset), "probes", split=split, cache_dir=cache_dir)
+        except ValueError as e:
+            raise ValueError(f"cannot load split {split!r} of the probes of {dataset}: {e}") from e
+        yield from ds
+
+
+def _audio_check(answerer: Answerer, work_dir: str | Path | None, echo: bool) -> dict | None:
+    try:
+        from .audio_check import check_audio
+    except ModuleNotFoundError as e:
+        if e.name != "thud_models.audio_check":
+            raise
+        warnings.warn(
+            "thud_models.audio_check is not available: the audio path was not checked",
+            stacklevel=3,
+        )
+        return None
+    try:
+        result = check_audio(answerer, work_dir=work_dir)
+    except Exception as e:  # the check must not stop the run; its absence is recorded
+        warnings.warn(f"the audio-path check failed ({type(e).__name__}: {e}); not recorded", stacklevel=3)
+        return None
+    if echo:
+        print(result.summary() if hasattr(result, "summary") else f"audio-path check: {result.verdict}", file=sys.stderr)
+        if result.verdict == "does_not_reach":
+            print(
+                "WARNING: the sound of the canary clips does not reach this model; its Thud scores "
+                "will measure the picture only (see docs: the audio-path check).",
+                file=sys.stderr,
+            )
+    return result.to_dict()
+
+
+def _dataset_name(dataset: str | Path) -> str:
+    """A local folder as its absolute path (so ``./thud`` and ``thud`` are one dataset), a
+    Hub id as it is."""
+    path = Path(dataset)
+    return str(path.resolve()) if path.exists() else str(dataset)
+
+
+def _meta(answerer: Answerer, dataset: str, splits: Sequence[str], audio_check: dict | None) -> dict:
+    meta: dict[str, Any] = {
+        "model": getattr(answerer, "name", type(answerer).__name__),
+        "answerer": f"{type(answerer).__module__}.{type(answerer).__qualname__}",
+        "dataset": str(dataset),
+        "splits": list(splits),
+        "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "thud_version": _thud_version(),
+    }
+    describe = getattr(answerer, "metadata", None)
+    if callable(describe):
+        try:
+            meta["answerer_settings"] = describe()
+        except Exception as e:  # metadata is a courtesy; never fail a run on it
+            meta["answerer_settings"] = {"error": f"{type(e).__name__}: {e}"}
+    meta["audio_check"] = audio_check
+    return meta
+
+
+def run_probes(
+    answerer: Answerer,
+    dataset_dir: str | Path,
+    out_path: str | Path,
+    *,
+    splits: Sequence[str] = CONDITIONS,
+    limit: int | None = None,
+    check_audio: bool = True,
+    retry_errors: bool = False,
+    progress: bool = True,
+    cache_dir: str | Path | None = None,
+    dataset_cache_dir: str | None = None,
+    echo: bool = True,
+) -> RunReport:
+    """Answer every probe of ``dataset_dir`` with ``answerer``; append to ``out_path``.
+
+    Parameters
+    ----------
+    answerer : anything with ``name`` and ``answer(video_path, prompt) -> str``
+    dataset_dir : a built Thud dataset (local folder or Hub id)
+    out_path : the predictions file; an existing one is resumed
+    splits : probe splits to run, in this order
+    limit : run only the first ``limit`` probes (in split, then dataset order)
+    check_audio : check the audio path first and record the verdict in ``_meta`` (only when
+        the file is new, or its ``_meta`` has no verdict yet)
+    retry_errors : ask again the probes whose earlier call failed
+    progress : show a tqdm progress bar
+    cache_dir : where probe videos are written for the answerer (default ``$THUD_CACHE``)
+    dataset_cache_dir : ``datasets`` cache for loading ``dataset_dir``
+    echo : print the audio-path verdict to stderr
+
+    Returns
+    -------
+    RunReport
+
+    Raises
+    ------
+    ValueError
+        The file was written by another model or for another dataset, or is not a run file.
+
+    Examples
+    --------
+    >>> from thud_models import PriorBaseline
+    >>> report = run_probes(PriorBaseline(), "thud", "prior.jsonl", check_audio=False)  # doctest: +SKIP
+    >>> print(report.summary())  # doctest: +SKIP
+    predictions: prior.jsonl
+      96 probes: 0 already done, 96 answered now, 0 failed (0.3 s)
+    """
+    from tqdm.auto import tqdm
+
+    from thud_dataset import video_file
+
+    t_start = time.perf_counter()
+    unknown = [s for s in splits if s not in CONDITIONS]
+    if unknown:
+        raise ValueError(f"unknown splits {unknown}; expected some of {CONDITIONS}")
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model = getattr(answerer, "name", type(answerer).__name__)
+    dataset = _dataset_name(dataset_dir)
+    meta, previous = read_run(out)
+    if meta is not None:
+        if meta.get("model") != model:
+            raise ValueError(
+                f"{out} holds predictions of model {meta.get('model')!r}, not {model!r}; "
+                "write to another file"
+            )
+        if str(meta.get("dataset")) != dataset:
+            raise ValueError(
+                f"{out} holds predictions for dataset {meta.get('dataset')!r}, not {dataset!r}; "
+                "write to another file"
+            )
+    failed_before = {pid for pid, row in previous.items() if row.get("error") is not None}
+    rewrite = out.exists() and not out.read_bytes().endswith(b"\n") and out.stat().st_size > 0
+    if retry_errors and failed_before:
+        previous = {pid: row for pid, row in previous.items() if pid not in failed_before}
+        rewrite = True
+    if meta is None or (check_audio and meta.get("audio_check") is None):
+        check = _audio_check(answerer, cache_dir, echo) if check_audio else None
+        if meta is None:
+            meta = _meta(answerer, dataset, splits, check)
+        else:
+            meta["audio_check"] = check
+        rewrite = True
+    if rewrite:  # a fresh file, a new _meta, dropped error lines or a half-written last line
+        _write_all(out, meta, list(previous.values()))
+
+    selected = []
+    for row in _probe_rows(dataset_dir, splits, dataset_cache_dir):
+        if limit is not None and len(selected) >= limit:
+            break
+        selected.append(row)
+    done_before = sum(1 for r in selected if r["probe_id"] in previous)
+    pending = [r for r in selected if r["probe_id"] not in previous]
+    check_verdict = (meta.get("audio_check") or {}).get("verdict")
+    report = RunReport(out, total=len(selected), done_before=done_before, audio_check=check_verdict)
+    bar = tqdm(pending, desc=f"thud run {model}", unit="probe", disable=not progress)
+    with out.open("a", encoding="utf-8") as f:
+        for row in bar:
+            t0 = time.perf_counter()
+            answer: str | None = None
+            error: str | None = None
+            try:
+                path = video_file(row["video"], cache_dir)
+                answer = answerer.answer(path, row["prompt"])
+                if answer is not None and not isinstance(answer, str):
+                    raise TypeError(f"answer() returned {type(answer).__name__}, not str")
+            except Exception as e:  # one probe's failure is recorded, not fatal
+                answer, error = None, f"{type(e).__name__}: {e}"
+            line = {
+                "probe_id": row["probe_id"],
+                "answer": answer,
+                "error": error,
+                "seconds": round(time.perf_counter() - t0, 3),
+            }
+            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+            f.flush()
+            if error is None:
+                report.answered += 1
+            else:
+                report.failed += 1
+                report.errors.append(f"{row['probe_id']}: {error}")
+                bar.set_postfix(failed=report.failed)
+    report.seconds = time.perf_counter() - t_start
+    return report
