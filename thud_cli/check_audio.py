@@ -18,35 +18,6 @@ from pathlib import Path
 EXIT = {"reaches": 0, "does_not_reach": 1, "cannot_tell": 3}
 
 
-def _make_answerer(spec: str, **options):
-    """The answerer of a ``--model`` spec, through ``thud run``'s registry when present."""
-    try:
-        from thud_models.registry import make_answerer
-    except ImportError:
-        make_answerer = None
-    if make_answerer is not None:
-        return make_answerer(spec, **options)
-    # until the registry lands: the specs this command needs
-    kind, _, name = spec.partition(":")
-    if kind == "openai":
-        from thud_models.adapters.openai_compat import OpenAICompatAnswerer
-
-        if not name or not options.get("base_url"):
-            raise ValueError("--model openai:<model> needs a model name and --base-url")
-        return OpenAICompatAnswerer(name, **options)
-    if spec == "signal":
-        from thud_models.baselines.signal import SignalBaseline
-
-        return SignalBaseline()
-    if spec == "prior":
-        from thud_models.baselines.prior import PriorBaseline
-
-        return PriorBaseline()
-    raise ValueError(
-        f"unknown --model {spec!r}: use openai:<model> (with --base-url), signal or prior"
-    )
-
-
 def run(args: argparse.Namespace) -> int:
     from thud_models.audio_check import check_audio, recommend_audio_mode
 
@@ -94,8 +65,10 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from thud_models.registry import make_answerer
+
     try:
-        answerer = _make_answerer(args.model, **options)
+        answerer = make_answerer(args.model, **options)
     except ValueError as e:
         print(f"thud check-audio: {e}", file=sys.stderr)
         return 2

@@ -58,14 +58,16 @@ def _bands(text: str | None) -> tuple[float, ...] | None:
 
 
 def _audio_check_line(meta: dict) -> str | None:
+    """The run's audio-path verdict (``_meta["audio_check"]``, written by ``thud run``)."""
     check = meta.get("audio_check")
     if check is None:
         return None
-    if isinstance(check, dict):
-        verdict = check.get("verdict", check.get("status"))
-        detail = check.get("detail") or check.get("message")
-        return f"{verdict}" + (f" ({detail})" if detail else "") if verdict is not None else str(check)
-    return str(check)
+    if not isinstance(check, dict) or "verdict" not in check:
+        return str(check)
+    line = str(check["verdict"]) + (f": {check['reason']}" if check.get("reason") else "")
+    if check["verdict"] == "does_not_reach":
+        line += "\n  WARNING: the audio never reached the model; these scores measure the serving path"
+    return line
 
 
 def run(args) -> int:
@@ -97,14 +99,14 @@ def _run(args) -> int:
     names = unique_names(sets)
     aligned = [align_predictions(pset, probes, allow_missing=args.allow_missing) for pset in sets]
     results = {}
-    for name, pset, (answers, n_missing) in zip(names, sets, aligned):
+    for name, pset, (answers, n_missing) in zip(names, sets, aligned, strict=True):
         results[name] = score_answers(answers, probes, bands=bands, n_resamples=args.n_resamples, seed=args.seed)
         results[name]["run"] = run_summary(pset, n_missing)
 
     # each later file against the first, paired on the same probes
     comparisons = {}
     if len(sets) > 1 and args.n_resamples > 0:
-        for name, (answers, _) in zip(names[1:], aligned[1:]):
+        for name, (answers, _) in zip(names[1:], aligned[1:], strict=True):
             comparisons[f"{name} vs {names[0]}"] = compare(
                 aligned[0][0], answers, probes["label"], probes["condition"], probes["dimension"],
                 probes["pair_id"], probes["clip_id"], n_resamples=args.n_resamples, seed=args.seed,

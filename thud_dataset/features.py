@@ -51,24 +51,7 @@ CLIP_FEATURES = Features(
     }
 )
 
+#: a probe row plus the two responses of a preference pair
 PREFERENCE_FEATURES = Features(
-    {
-        "probe_id": Value("string"),
-        "pair_id": Value("string"),
-        "clip_id": Value("string"),
-        "dimension": Value("string"),
-        "condition": Value("string"),
-        "offset_s": Value("float64"),
-        "donor_clip_id": Value("string"),
-        "video": VIDEO,
-        "prompt": Value("string"),
-        "chosen": Value("string"),
-        "rejected": Value("string"),
-        "label": Value("string"),
-        **_LABELS,
-        "edited_audio_time": Value("float64"),
-        "duration_s": Value("float64"),
-        "partition": Value("string"),
-        "source": Value("string"),
-    }
+    {**PROBE_FEATURES, "chosen": Value("string"), "rejected": Value("string")}
 )

@@ -230,12 +230,12 @@ def preference_texts(row: dict, seed: int) -> dict[str, str]:
     return {"chosen": chosen, "rejected": rejected}
 
 
-#: probe columns that a preference row does not carry
-_DROP = ("choices", "donor_audio_event")
+#: inputs of :func:`preference_texts` that are not columns of the preferences config
+_DROP = ("donor_audio_event",)
 
 
 def preference_row(probe_row: dict, seed: int) -> dict:
-    """A full row of the ``preferences`` config from a probe row (video included)."""
+    """A full row of the ``preferences`` config: the probe row (video included) + the texts."""
     row = {k: v for k, v in probe_row.items() if k not in _DROP}
     row.update(preference_texts(probe_row, seed))
     return row

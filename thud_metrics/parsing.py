@@ -266,23 +266,19 @@ _PHRASES = [
 ]
 
 _AUDIO_TOKENS = frozenset(
-    "sound sounds audio noise noises thud thuds bang crash clang thump boom soundtrack "
-    "acoustic acoustics hear heard hears".split()
+    ["sound", "sounds", "audio", "noise", "noises", "thud", "thuds", "bang", "crash", "clang", "thump", "boom", "soundtrack", "acoustic", "acoustics", "hear", "heard", "hears"]
 )
 _VISUAL_TOKENS = frozenset(
-    "video videos visual visuals picture pictures image images frame frames footage motion "
-    "action movement impact collision contact hit fall landing event screen lips seen see "
-    "shown visible lands land landed hits strikes struck touches touched collides".split()
+    ["video", "videos", "visual", "visuals", "picture", "pictures", "image", "images", "frame", "frames", "footage", "motion", "action", "movement", "impact", "collision", "contact", "hit", "fall", "landing", "event", "screen", "lips", "seen", "see", "shown", "visible", "lands", "land", "landed", "hits", "strikes", "struck", "touches", "touched", "collides"]
 )
 _EARLY_TOKENS = frozenset(
-    "before ahead precedes precede preceding leads lead leading early premature prematurely "
-    "anticipates predates".split()
+    ["before", "ahead", "precedes", "precede", "preceding", "leads", "lead", "leading", "early", "premature", "prematurely", "anticipates", "predates"]
 )
-_LATE_TOKENS = frozenset("after behind follows lags lag lagging trails trailing late delayed delay delays belated".split())
+_LATE_TOKENS = frozenset(["after", "behind", "follows", "lags", "lag", "lagging", "trails", "trailing", "late", "delayed", "delay", "delays", "belated"])
 # relational words need something to relate to; "early", "late", "delayed" stand alone
-_STANDALONE = frozenset("early late delayed delay delays premature prematurely belated lagging lags lag".split())
-_PREPOSITIONS = frozenset("in of from on throughout within during across at into to with than for by between".split())
-_DETERMINERS = frozenset("the a an this that its his her their visual actual".split())
+_STANDALONE = frozenset(["early", "late", "delayed", "delay", "delays", "premature", "prematurely", "belated", "lagging", "lags", "lag"])
+_PREPOSITIONS = frozenset(["in", "of", "from", "on", "throughout", "within", "during", "across", "at", "into", "to", "with", "than", "for", "by", "between"])
+_DETERMINERS = frozenset(["the", "a", "an", "this", "that", "its", "his", "her", "their", "visual", "actual"])
 _CLAUSE_SPLIT = re.compile(r"[.;!?,:\n()]| - |\b(?:and|but|while|whereas|so|which|because|since|although|though)\b")
 
 
@@ -309,12 +305,10 @@ def _after_preposition(tokens: list[str], i: int) -> bool:
 def _directions(text: str) -> list[str]:
     """Directions claimed in ``text`` ('early'/'delayed'), one per direction word read."""
     votes: list[str] = []
-    for m in _HEARD_BEFORE_SEEN.finditer(text):
-        votes.append("early")
-    text = _HEARD_BEFORE_SEEN.sub(" ", text)
-    for m in _SEEN_BEFORE_HEARD.finditer(text):
-        votes.append("delayed")
-    text = _SEEN_BEFORE_HEARD.sub(" ", text)
+    text, n = _HEARD_BEFORE_SEEN.subn(" ", text)
+    votes += ["early"] * n
+    text, n = _SEEN_BEFORE_HEARD.subn(" ", text)
+    votes += ["delayed"] * n
     for m in _FIRST.finditer(text):
         votes.append("early" if m.group(1) in ("sound", "audio", "noise") else "delayed")
     text = _FIRST.sub(" ", text)
@@ -655,7 +649,7 @@ def _parse_unique(
 
 def _first_seen_codes(values: list) -> tuple[np.ndarray, list]:
     table = dict.fromkeys(values)
-    table.update(zip(table, range(len(table))))
+    table.update(zip(table, range(len(table)), strict=True))
     return np.fromiter(map(table.__getitem__, values), dtype=np.int64, count=len(values)), list(table)
 
 

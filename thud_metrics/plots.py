@@ -88,14 +88,14 @@ def plot_decomposition(results: dict[str, dict], path: str | Path | None = None)
     height = 1.2 + 0.45 * len(names) * len(CONDITIONS)
     fig = Figure(figsize=(10, max(4.5, height)))
     axes = fig.subplots(len(CONDITIONS), 1, sharex=True)
-    for ax, cond in zip(axes, CONDITIONS):
+    for ax, cond in zip(axes, CONDITIONS, strict=True):
         y = np.arange(len(names))
         left = np.zeros(len(names))
         for cat in DECOMPOSITION_CATEGORIES:
             label, color = _CATEGORY_STYLE[cat]
             share = np.nan_to_num(np.array([decomp[n][cond][cat] for n in names], dtype=float)) * 100
             bars = ax.barh(y, share, left=left, color=color, label=label, edgecolor="white", linewidth=0.5)
-            for bar, value in zip(bars, share):
+            for bar, value in zip(bars, share, strict=True):
                 if value >= 7:
                     ax.text(bar.get_x() + bar.get_width() / 2, bar.get_y() + bar.get_height() / 2,
                             f"{value:.0f}", ha="center", va="center", fontsize=8,
@@ -133,11 +133,11 @@ def plot_accuracy_by_offset(results: dict[str, dict], path: str | Path | None = 
         offset = (i - (len(results) - 1) / 2) * width
         ax.bar(x + offset, np.nan_to_num(acc), width=width * 0.95, color=_COLORS[i % len(_COLORS)], label=name)
     ns = [first[b]["n"] for b in bands]
-    for xi, n in zip(x, ns):
+    for xi, n in zip(x, ns, strict=True):
         if n == 0:
             ax.text(xi, 2, "no probes", ha="center", va="bottom", fontsize=8, color="#777777", rotation=90)
     ax.set_xticks(x)
-    ax.set_xticklabels([("synced\n(tau = 0)" if b == "synced" else f"|tau| {b}") + f"\nn={n}" for b, n in zip(bands, ns)],
+    ax.set_xticklabels([("synced\n(tau = 0)" if b == "synced" else f"|tau| {b}") + f"\nn={n}" for b, n in zip(bands, ns, strict=True)],
                        fontsize=9)  # fmt: skip
     ax.axvline(0.5, color="#999999", lw=0.8, ls="--")
     ax.set_ylim(0, 105)

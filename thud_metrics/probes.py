@@ -7,7 +7,7 @@ and the numbers are computed on small integer arrays (fast over millions of prob
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,7 +100,7 @@ def _factorize(values: Sequence, name: str) -> tuple[np.ndarray, list]:
     if bad is not None:
         raise ValueError(f"{name}[{bad}] is {values[bad]!r}: ids must be strings, one for every probe")
     table = dict.fromkeys(values)  # mixed str/int ids: exact, via a dict
-    table.update(zip(table, range(len(table))))
+    table.update(zip(table, range(len(table)), strict=True))
     return np.fromiter(map(table.__getitem__, values), dtype=np.int64, count=len(values)), list(table)
 
 

@@ -191,7 +191,7 @@ def format_table(results: dict[str, dict]) -> str:
         columns.append((d.capitalize(), i.capitalize(), lambda r, d=d, i=i: _pct(r["accuracy"][d][i])))
     columns.append(("", "Avg Gap", lambda r: _pct(r["avg_gap"])))
     columns.append(("", "95% CI", lambda r: _ci(r.get("ci", {}).get("avg_gap"))))
-    for d, short in zip(DIMENSIONS, ("Sync", "Exist", "Cons")):
+    for d, short in zip(DIMENSIONS, ("Sync", "Exist", "Cons"), strict=True):
         columns.append(("Pair accuracy", short, lambda r, d=d: _pct(r["pair_accuracy"][d])))
     columns.append(("Pair accuracy", "Avg", lambda r: _pct(r["avg_pair_accuracy"])))
     columns.append(("", "Unread", lambda r: _pct(r["unparseable_rate"])))
@@ -210,10 +210,10 @@ def format_table(results: dict[str, dict]) -> str:
         j = k + 1
     lines = [
         " " * name_w + sep + sep.join(groups),
-        f"{'model':<{name_w}s}" + sep + sep.join(h.rjust(w) for (_, h, _), w in zip(columns, widths)),
+        f"{'model':<{name_w}s}" + sep + sep.join(h.rjust(w) for (_, h, _), w in zip(columns, widths, strict=True)),
     ]
-    for name, row in zip(results, cells):
-        lines.append(f"{name:<{name_w}s}" + sep + sep.join(v.rjust(w) for v, w in zip(row, widths)))
+    for name, row in zip(results, cells, strict=True):
+        lines.append(f"{name:<{name_w}s}" + sep + sep.join(v.rjust(w) for v, w in zip(row, widths, strict=True)))
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -237,4 +237,4 @@ def write_json(path: str | Path, payload: object) -> Path:
 def unique_names(sets: Sequence[PredictionSet]) -> list[str]:
     """A display name per prediction set: the model name, made unique with the file name."""
     names = [s.name for s in sets]
-    return [n if names.count(n) == 1 else f"{n} ({s.path.name})" for n, s in zip(names, sets)]
+    return [n if names.count(n) == 1 else f"{n} ({s.path.name})" for n, s in zip(names, sets, strict=True)]

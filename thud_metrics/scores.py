@@ -294,7 +294,7 @@ def decomposition(conf: dict[str, dict[str, dict[str, int]]]) -> dict[str, dict[
 
 
 def _band_labels(bands: Sequence[float]) -> list[str]:
-    return [f"≥{lo:g} s" if np.isinf(hi) else f"{lo:g}-{hi:g} s" for lo, hi in zip(bands[:-1], bands[1:])]
+    return [f"≥{lo:g} s" if np.isinf(hi) else f"{lo:g}-{hi:g} s" for lo, hi in zip(bands[:-1], bands[1:], strict=True)]
 
 
 def _check_bands(bands: Sequence[float]) -> np.ndarray:
@@ -317,7 +317,7 @@ def _accuracy_by_offset(p: ProbeArrays, bands: Sequence[float]) -> dict[str, dic
     inside = (band >= 0) & (band < len(edges) - 1)
     n_b = np.bincount(band[inside], minlength=len(edges) - 1)
     c_b = np.bincount(band[inside], weights=correct[shift][inside], minlength=len(edges) - 1)
-    for label, nb, cb in zip(_band_labels(edges), n_b, c_b):
+    for label, nb, cb in zip(_band_labels(edges), n_b, c_b, strict=True):
         out[label] = {"accuracy": float(cb / nb) if nb else float("nan"), "n": int(nb)}
     return out
 

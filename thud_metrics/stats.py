@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from thud_dataset.vocab import DIMENSIONS, INTERVENTION_OF
+from thud_dataset.vocab import CONDITIONS, DIMENSIONS, INTERVENTION_OF
 
 from .probes import (
     CONSISTENCY,
@@ -55,8 +55,6 @@ STAT_KEYS: tuple[str, ...] = (
 
 def _probe_masks(p: ProbeArrays) -> list[tuple[np.ndarray, np.ndarray]]:
     """(numerator, denominator) probe masks of every probe-level ratio, in STAT_KEYS order."""
-    from thud_dataset.vocab import CONDITIONS
-
     pred, cond, dim = p.pred, p.cond, p.dim
     correct = p.correct
     orig = cond == ORIGINAL

@@ -167,6 +167,11 @@ class AudioCheckResult:
                 )
                 parts.append(f"{ev['variant']}: {got} (expected {ev['expected']})")
             lines.append(f"  [{p['outcome']}] {p['pair']}: " + "; ".join(parts))
+        if self.audio_mode and self.verdict != "reaches":
+            lines.append(
+                "  next: `thud check-audio --all-modes` tries the other ways of sending the audio "
+                "(docs/harnesses.md)"
+            )
         return "\n".join(lines)
 
 

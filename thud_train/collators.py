@@ -53,7 +53,7 @@ def render_completion(processing_class: Any, prompt_messages: list[dict], respon
         prompt_messages, tokenize=False, add_generation_prompt=True
     )
     full = processing_class.apply_chat_template(
-        prompt_messages + [{"role": "assistant", "content": [{"type": "text", "text": response}]}],
+        prompt_messages + [{"role": "assistant", "content": response}],
         tokenize=False,
     )
     if full.startswith(prompt):

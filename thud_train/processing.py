@@ -158,7 +158,11 @@ def load_processor(name_or_path: str | os.PathLike, **kwargs: Any):
             if json.load(f).get("processor_class") == ThudOmniProcessor.__name__:
                 return ThudOmniProcessor.from_pretrained(path, **kwargs)
     try:
+        # a plain language model's folder gives its tokenizer here
         return AutoProcessor.from_pretrained(path, **kwargs)
-    except (OSError, ValueError, TypeError):
-        # a plain language model: no processor, only a tokenizer
-        return AutoTokenizer.from_pretrained(path, **kwargs)
+    except ImportError as e:
+        # never fall back to the tokenizer: the model would silently train without media
+        raise ImportError(
+            f"{path}: its processor needs {e.name or 'a missing package'} ({e}); Omni and video "
+            "processors in transformers need torchvision next to a matching torch build"
+        ) from e

@@ -8,7 +8,7 @@ exist for tests and smoke runs of the trainer, and for adapter tests elsewhere:
   ``<|AUDIO|>``, …) and a short chat template that renders video/audio/text content;
 * :func:`tiny_omni_processor` — a :class:`~thud_train.processing.ThudOmniProcessor`
   (Qwen2.5-Omni processor with the numpy video processor, Whisper features with 128 mel bins);
-* :func:`tiny_omni_thinker` — a Qwen2.5-Omni thinker with ~1 M parameters;
+* :func:`tiny_omni_thinker` — a Qwen2.5-Omni thinker with ~0.27 M parameters;
 * :func:`tiny_causal_lm` — a text-only Llama, so the trainer is checked on a second family.
 """
 
@@ -202,7 +202,7 @@ def _mrope_section(head_dim: int) -> list[int]:
 
 
 def tiny_causal_lm(tokenizer: Any, seed: int = 0, hidden_size: int = 64):
-    """A random-weight, text-only ``LlamaForCausalLM`` for ``tokenizer`` (~0.1 M parameters)."""
+    """A random-weight, text-only ``LlamaForCausalLM`` for ``tokenizer`` (~0.15 M parameters)."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 

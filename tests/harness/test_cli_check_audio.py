@@ -52,3 +52,26 @@ def test_check_audio_local_baseline_and_usage_errors(canary_dir, capsys):
     assert main(["check-audio", "--model", "openai:omni", "--quiet"]) == 2
     assert "--base-url" in capsys.readouterr().err
     assert main(["check-audio", "--model", "signal", "--all-modes"]) == 2
+
+
+def test_run_records_the_verdict_and_score_shows_it(loopback, synthetic_build, tmp_path, capsys):
+    """`thud run` checks the audio path first and stores it in _meta; `thud score` shows it."""
+    out, _ = synthetic_build
+    server = loopback(behaviour="strip")
+    preds = tmp_path / "pred.jsonl"
+    code = main(
+        ["run", "--model", "openai:omni", "--base-url", server.base_url, "--dataset", str(out),
+         "--out", str(preds), "--limit", "2", "--no-progress"]
+    )  # fmt: skip
+    assert code == 0
+    meta = json.loads(preds.read_text().splitlines()[0])["_meta"]
+    assert meta["audio_check"]["verdict"] == "does_not_reach"
+    assert (
+        meta["audio_check"]["audio_mode"] == "video" and len(meta["audio_check"]["evidence"]) == 8
+    )
+    capsys.readouterr()
+    code = main(["score", str(preds), "--dataset", str(out), "--allow-missing", "--no-plots",
+                 "--n-resamples", "0", "--out-dir", str(tmp_path / "s")])  # fmt: skip
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "audio path check: does_not_reach" in text and "only the audio changed" in text

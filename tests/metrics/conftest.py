@@ -40,7 +40,7 @@ def make_probes(n_clips: int, seed: int = 0) -> dict[str, list]:
 def perfect_answers(probes: dict[str, list]) -> list[str]:
     """A listening model answering with the letter of the gold label."""
     return [
-        "ABC"[CHOICES[dim].index(label)] for dim, label in zip(probes["dimension"], probes["label"])
+        "ABC"[CHOICES[dim].index(label)] for dim, label in zip(probes["dimension"], probes["label"], strict=True)
     ]
 
 
@@ -48,7 +48,7 @@ def noisy_answers(probes: dict[str, list], p_right: float, seed: int = 1) -> lis
     """Right with probability ``p_right``, otherwise "synced" (the visual prior)."""
     rng = np.random.default_rng(seed)
     right = rng.random(len(probes["label"])) < p_right
-    return [label if ok else "synced" for label, ok in zip(probes["label"], right)]
+    return [label if ok else "synced" for label, ok in zip(probes["label"], right, strict=True)]
 
 
 def write_dataset(root: Path, probes: dict[str, list]) -> Path:
@@ -70,7 +70,7 @@ def write_dataset(root: Path, probes: dict[str, list]) -> Path:
         "audio_event": ["thud"] * n,
         "audio_time": [1.0] * n,
         "category": ["impact"] * n,
-        "edited_audio_time": [None if c == "mute" else 1.0 + o for c, o in zip(probes["condition"], probes["offset_s"])],
+        "edited_audio_time": [None if c == "mute" else 1.0 + o for c, o in zip(probes["condition"], probes["offset_s"], strict=True)],
         "duration_s": [4.0] * n,
         "partition": ["test"] * n,
         "source": ["synthetic"] * n,
@@ -93,7 +93,7 @@ def write_predictions(path: Path, probe_ids: list[str], answers: list[str | None
     lines = [json.dumps({"_meta": meta})] if meta is not None else []
     lines += [
         json.dumps({"probe_id": pid, "answer": a, "error": None if a is not None else "timeout"})
-        for pid, a in zip(probe_ids, answers)
+        for pid, a in zip(probe_ids, answers, strict=True)
     ]
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -21,7 +21,7 @@ def same(a, b) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, float) and isinstance(b, float):
         return (math.isnan(a) and math.isnan(b)) or a == b
     return a == b
@@ -60,10 +60,21 @@ def test_loads_offline_from_another_directory(tmp_path):
         print(type(m).__name__, r["gap"]["existence"], r["pair_accuracy"]["existence"])
         """
     )
-    env = {"HF_HUB_OFFLINE": "1", "HF_EVALUATE_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
+    # offline, with an empty cache: nothing may come from the network
+    env = {"HF_HUB_OFFLINE": "1", "HF_EVALUATE_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["ThudGap", "1.0", "0.0"]
+
+
+def test_the_package_imports_no_heavy_library():
+    code = (
+        "import sys, thud_metrics, thud_metrics.thud_gap; "
+        "print(sorted(m for m in ('datasets', 'evaluate', 'av', 'torch', 'matplotlib', 'pyarrow') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
 
 
 def test_evaluate_and_plain_functions_give_identical_numbers(loaded, data):
@@ -136,3 +147,17 @@ def test_add_without_a_required_input_is_a_clear_error():
         metric.add(prediction="A", reference="synced", condition="original")
     with pytest.raises(ValueError, match=r"conditions\[0\] is 'orig'"):
         metric.add(prediction="A", reference="synced", condition="orig", dimension="sync", pair_id="p")
+
+
+def test_wrongly_typed_columns_are_clear_errors():
+    cols = {
+        "predictions": [1, 2],
+        "references": ["synced", "silent"],
+        "conditions": ["original", "mute"],
+        "dimensions": ["existence"] * 2,
+        "pair_ids": ["p", "p"],
+    }
+    with pytest.raises(ValueError, match="predictions must be strings"):
+        ThudGap(keep_in_memory=True).compute(**cols)
+    with pytest.raises(ValueError, match="offsets must be numbers"):
+        ThudGap(keep_in_memory=True).compute(**{**cols, "predictions": ["A", "B"], "offsets": ["x", "y"]})

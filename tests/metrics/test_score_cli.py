@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from thud_cli.main import main
-from thud_metrics.predictions import PredictionReader, PredictionSet, READERS, read_predictions, register_reader
+from thud_metrics.predictions import (
+    READERS,
+    PredictionReader,
+    PredictionSet,
+    read_predictions,
+    register_reader,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -23,7 +29,7 @@ def runs(tiny_dataset, helpers, tmp_path_factory):
         d / "prior.jsonl",
         probes["probe_id"],
         ["Yes, the sound is synchronized."] * len(probes["probe_id"]),
-        meta={"model": "always-synced", "audio_check": {"verdict": "audio reaches the model", "detail": "3/3"}},
+        meta={"model": "always-synced", "audio_check": {"verdict": "does_not_reach", "reason": "0/3 canaries heard"}},
     )
     return root, probes, listener, prior, d
 
@@ -48,7 +54,8 @@ def test_score_two_models_side_by_side(runs, capsys, tmp_path):
     prior_row = next(line for line in table.splitlines() if line.startswith("always-synced"))
     assert listener_row.split()[1:8] == ["100.0"] * 6 + ["0.0"]  # six accuracies, then avg gap 0
     assert prior_row.split()[1:8] == ["100.0", "0.0"] * 3 + ["100.0"]  # avg gap 100
-    assert "audio path check: audio reaches the model (3/3)" in out
+    assert "audio path check: does_not_reach: 0/3 canaries heard" in out
+    assert "WARNING: the audio never reached the model" in out
     assert "always-synced vs listener: avg pair accuracy -100.0 pts" in out
 
     results = json.loads((out_dir / "results.json").read_text())

@@ -35,7 +35,7 @@ HAND = [
     ("No, it's a different sound.", "synced", "original", "consistency", "c2/c", 0.0, "c2"),  # false mismatch
     (None, "mismatched", "swap", "consistency", "c2/c", 0.0, "c2"),  # failed call: unknown
 ]
-COLS = dict(zip(("predictions", "references", "conditions", "dimensions", "pair_ids", "offsets", "clip_ids"), map(list, zip(*HAND))))
+COLS = dict(zip(("predictions", "references", "conditions", "dimensions", "pair_ids", "offsets", "clip_ids"), map(list, zip(*HAND, strict=True)), strict=True))
 BASE = {k: COLS[k] for k in ("predictions", "references", "conditions", "dimensions")}
 NAN = float("nan")
 
@@ -45,7 +45,7 @@ def same(a, b) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, float) and isinstance(b, float):
         return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, abs_tol=1e-12)
     return a == b

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import av
 import numpy as np
@@ -59,7 +60,7 @@ def _counter_video(path: str, seconds: float = 2.0, fps: int = 30) -> None:
 def test_frames_are_the_ones_on_screen_at_their_times(tmp_path):
     path = str(tmp_path / "counter.mp4")
     _counter_video(path)
-    clip = decode_clip({"bytes": open(path, "rb").read(), "path": "counter.mp4"}, num_frames=4)
+    clip = decode_clip({"bytes": Path(path).read_bytes(), "path": "counter.mp4"}, num_frames=4)
     # frame i is shown at (i + 0.5) * 2.0 / 4 s: 0.25, 0.75, 1.25, 1.75 s -> frames 7, 22, 37, 52
     levels = clip.frames.reshape(4, -1).mean(axis=1)
     assert levels == pytest.approx([4 * 7, 4 * 22, 4 * 37, 4 * 52], abs=2)

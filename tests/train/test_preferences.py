@@ -31,9 +31,8 @@ SHORTCUT = {
 }
 FALSE_ALARM = {"sync": {"early", "delayed"}, "existence": {"silent"}, "consistency": {"mismatched"}}
 
-_VERDICT = re.compile(
-    r"\s*(?:%s).*$" % "|".join(re.escape(v.split("{")[0].strip()) for v in VERDICTS), re.S
-)
+_OPENERS = "|".join(re.escape(v.split("{")[0].strip()) for v in VERDICTS)
+_VERDICT = re.compile(rf"\s*(?:{_OPENERS}).*$", re.S)
 
 
 def body(text: str) -> str:

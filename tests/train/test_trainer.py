@@ -66,7 +66,7 @@ def _dpo_numbers(trainer) -> tuple[dict, dict]:
 
 @pytest.fixture(scope="module")
 def omni_run(tmp_path_factory, preferences, real_clips_dir):
-    """SFT (3 steps) then DPO (4 steps, 1/4 general pairs) of the tiny Omni thinker."""
+    """SFT (3 steps) then DPO (4 steps, a fifth of the pairs general) of the tiny Omni thinker."""
     tmp = tmp_path_factory.mktemp("omni")
     rows = _subset(preferences)
     assert len(rows) == ROWS

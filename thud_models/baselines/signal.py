@@ -6,36 +6,41 @@ What it measures (:func:`analyse`, returning :class:`SignalEvidence`):
   ``silence_dbfs`` (default -60 dBFS) the track is silent. Thud's Mute writes digital
   silence, so this is exact on muted probes; a real recording's room tone sits well above.
 * **Timing — cross-correlation.** An *audio onset envelope* (librosa's spectral-flux onset
-  strength, 10 ms hop, 16 kHz) is cross-correlated with a *visual impact envelope* from the
-  frames: PyAV decodes them grey and small (56 px wide), the motion energy is the mean
-  absolute frame difference, and an impact is where motion *stops abruptly* (the drop of
-  motion energy from one frame to the next: a falling object moves most just before it
-  lands, then stops or rebounds slower). The lag of the correlation peak is the offset
-  estimate ``tau`` (audio time − picture time; > 0: the audio is heard late). Its precision
-  is bounded by the frame period (40 ms at 25 fps); a correlation peak that does not stand
-  out from the others lowers ``confidence``.
+  strength on a log-mel spectrogram, 10 ms hop, 16 kHz; each band floored at its typical
+  level so the edge of a silence-filled gap is no onset) is cross-correlated with a
+  *visual impact envelope* from the frames. PyAV decodes them grey, area-averaged to at most
+  224 px wide; per frame the baseline measures the motion energy (mean absolute frame
+  difference) and the lowest row that changed (the bottom of what moves). An impact is
+  where *downward motion stops*: the lowest moving edge loses its downward speed (it stops,
+  or rebounds) while the motion energy drops. The top of a bounce stops motion too but loses
+  no downward speed, so it is not taken for an impact. The lag of the correlation peak is
+  the offset estimate ``tau`` (audio time − picture time; > 0: the audio is heard late).
+  Its precision is bounded by the frame period (40 ms at 25 fps); a correlation peak that
+  does not stand out lowers ``confidence``, and below ``min_confidence`` no offset is
+  claimed.
 * **Consistency — event structure, as far as a signal can tell.** A sound made by the
   object in the picture repeats where the object bounces; a sound from elsewhere does not
-  follow the picture's secondary impacts. So the baseline compares the secondary impacts
-  after the main one (bounces) in the picture and in the sound: both absent, or both present
-  at the same delay (±60 ms), reads as consistent; otherwise the sound comes from a
-  different source. **What it cannot do**: tell materials apart. A wooden thud and a metal
-  clang that bounce at the same moments, or a glass clink and a ceramic crash (neither
-  bounces), look the same to it; it would need a learned audio–visual correspondence for
-  that. Its consistency accuracy on swaps is therefore the share of swaps whose donor
-  bounces differently (see ``docs/baselines.md`` for the numbers), not a property of
-  listening in general. Since Thud's Swap places the donor's event at the picture's impact,
-  timing alone says nothing about consistency.
+  follow the picture's bounces. The baseline compares what happens *after* the main impact:
+  a bounce the picture shows must be heard at the same delay (±80 ms), and a loud repeat in
+  the sound at least 0.25 s later (a bounce with that much airtime rises ~8 cm: it would be
+  seen) must be seen. Quick repeats decide nothing (a hop of millimetres is heard, not
+  seen). **What it cannot do**: tell materials apart. A wooden thud and a metal clang, a
+  glass clink and a ceramic crash — sounds with the same event structure — look the same to
+  it; that needs a learned audio–visual correspondence. Thud's Swap places the donor's
+  impact at the picture's, so timing alone says nothing about consistency either. On the
+  synthetic set it therefore catches the swaps where one side bounces visibly (the rubber
+  ball) and calls the rest consistent (``docs/baselines.md`` has the numbers).
 
 :class:`SignalBaseline` answers a probe's prompt with this evidence: it reads which
 dimension is asked (:func:`~thud_models.baselines.prompt_options.read_prompt`) and
 answers with the option letter and one sentence of evidence, e.g. ``"C. The impact is seen
 at 1.68 s and heard at 2.18 s: the audio is delayed by 0.50 s."`` (the metric reads the
-label from the letter and the offset from the sentence).
+label from the letter and the offset from the sentence). A "how many ...?" question (the
+audio-path check's beep count) is answered with the number of sound onsets.
 
-On real clips the same measurements run (no crash on clips without a clear impact or
-without audio); the "impact" is then simply the strongest stop of motion, and the
-confidence says how much to trust it.
+On real clips the same measurements run (a clip without audio, without motion or without
+a fall does not crash it); the "impact" is then the strongest stop of downward motion, or
+of any motion, and the confidence says how much to trust it.
 """
 
 from __future__ import annotations
@@ -53,11 +58,17 @@ import numpy as np
 from .prompt_options import read_prompt
 
 __all__ = [
+    "MotionTrack",
     "SignalBaseline",
     "SignalEvidence",
     "SignalSettings",
     "analyse",
     "audio_onset_envelope",
+    "estimate_offset",
+    "impact_envelope",
+    "landing_strength",
+    "loudest_dbfs",
+    "structures_match",
     "visual_motion_envelope",
 ]
 
@@ -84,9 +95,10 @@ class SignalSettings:
         downward speed is at least this share of the main impact's
     audio_repeat_min : an onset after the main one is a heard repeat when its strength
         (above the track's median) is at least this share of the main onset's
-    loud_repeat_min : a heard repeat this strong, ...
-    visible_airtime_s : ... this long after the main impact must be visible: a bounce with
-        0.25 s in the air rises g T^2 / 8 ~ 8 cm, so the picture would show it land
+    loud_repeat_min, visible_airtime_s : with no bounce seen, a heard repeat at least this
+        strong and at least this long after the main impact means the sound is another
+        object's: a bounce with 0.25 s in the air rises g T^2 / 8 ~ 8 cm, so the picture
+        would show it land
     bounce_match_s : secondary impacts seen and heard this close (s) are the same event
     min_confidence : below this correlation confidence no offset is claimed (the answer
         falls back to "synchronized" and says that the timing could not be established)
@@ -173,14 +185,12 @@ def _mono_16k(path: str) -> tuple[np.ndarray, bool]:
     """The track as 16 kHz mono float32 on the video's timeline; (samples, has_audio)."""
     import librosa
 
-    from thud_dataset.media import MediaError, decode_audio
+    from thud_dataset.media import decode_audio, probe
 
-    try:
-        decoded = decode_audio(path)
-    except MediaError as e:
-        if "no audio stream" in str(e):
-            return np.zeros(0, np.float32), False
-        raise
+    info = probe(path)
+    if info.audio is None:
+        return np.zeros(0, np.float32), False
+    decoded = decode_audio(path, info)
     mono = decoded.samples.mean(axis=0)
     if decoded.sample_rate != ANALYSIS_SR:
         mono = librosa.resample(mono, orig_sr=decoded.sample_rate, target_sr=ANALYSIS_SR)

@@ -19,9 +19,7 @@ __all__ = ["LMMS_EVAL_TASK_DIR", "write_task_config"]
 LMMS_EVAL_TASK_DIR: str = str(Path(__file__).resolve().parent / "thud")
 
 
-def write_task_config(
-    dataset: str | Path, out_dir: str | Path, *, task: str = "thud_custom"
-) -> Path:
+def write_task_config(dataset: str | Path, out_dir: str | Path, *, task: str = "thud") -> Path:
     """Write ``out_dir/<task>.yaml``: the Thud task reading ``dataset``.
 
     Parameters

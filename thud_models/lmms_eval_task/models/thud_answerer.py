@@ -11,12 +11,7 @@ from lmms_eval.api.instance import Instance
 from lmms_eval.api.model import lmms
 from tqdm import tqdm
 
-
-def make_answerer(spec: str, **options: Any):
-    """The answerer of ``spec`` (``signal``, ``prior``, ``openai:<model>``), as ``thud run`` makes it."""
-    from thud_cli.check_audio import _make_answerer
-
-    return _make_answerer(spec, **options)
+from thud_models.registry import make_answerer
 
 
 class ThudAnswererModel(lmms):
@@ -25,7 +20,7 @@ class ThudAnswererModel(lmms):
     Parameters (``--model_args``, all strings)
     ----------
     answerer
-        ``signal`` / ``prior`` / ``openai:<served model name>``.
+        A ``thud run --model`` spec: ``signal``, ``prior``, ``openai:<served model name>``...
     base_url, api_key, audio_mode, num_frames, timeout, max_tokens
         For ``openai:`` answerers (:class:`~thud_models.adapters.openai_compat.OpenAICompatAnswerer`).
     """
