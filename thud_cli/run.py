@@ -41,6 +41,13 @@ def register(sub) -> None:
     p.add_argument("--limit", type=int, help="run only the first N probes")
     p.add_argument("--no-check-audio", action="store_true", help="skip the audio-path check")
     p.add_argument("--retry-errors", action="store_true", help="ask again the probes whose call failed")
+    p.add_argument(
+        "--max-consecutive-failures",
+        type=int,
+        default=25,
+        metavar="N",
+        help="stop after N failed probes in a row, e.g. a server that is down (default 25; 0: never)",
+    )
     p.add_argument("--cache-dir", help="where probe videos are written (default: $THUD_CACHE)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     g = p.add_argument_group("openai:<model>")
@@ -96,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
             limit=args.limit,
             check_audio=not args.no_check_audio,
             retry_errors=args.retry_errors,
+            max_consecutive_failures=args.max_consecutive_failures,
             progress=not args.no_progress,
             cache_dir=args.cache_dir,
         )
@@ -103,5 +111,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"thud run: {e}", file=sys.stderr)
         return 2
     print(report.summary())
+    if report.stopped_early:
+        return 1
     print(f"next: thud score {args.out} --dataset {args.dataset}")
     return 1 if report.failed and not report.answered and not report.done_before else 0

@@ -20,7 +20,9 @@ def register(sub) -> None:
         "docs/training.md).",
     )
     p.add_argument("stage", choices=("sft", "dpo"), help="which stage to run")
-    p.add_argument("--config", required=True, help="YAML config file")
+    p.add_argument(
+        "--config", required=True, help="YAML config file, or an example by name (tiny_omni, qwen2_5_omni_3b)"
+    )
     p.add_argument(
         "--set",
         dest="overrides",

@@ -90,12 +90,12 @@ def _codes(values: Sequence, name: str, vocab: Sequence[str]) -> np.ndarray:
     )
 
 
-def _factorize(values: Sequence, name: str) -> tuple[np.ndarray, list]:
+def _factorize(values: Sequence, name: str) -> tuple[np.ndarray, Sequence]:
     """Integer codes in ``[0, n_distinct)`` and the distinct values (ids: str or int)."""
     arr = values if isinstance(values, np.ndarray) else np.asarray(values)
     if arr.ndim == 1 and arr.dtype.kind in "Uiu":  # all strings / all ints: sort, in C
         names, codes = np.unique(arr, return_inverse=True)
-        return codes.astype(np.int64, copy=False), names.tolist()
+        return codes.astype(np.int64, copy=False), names  # names stay an array: no 1M str objects
     bad = next((i for i, v in enumerate(values) if not isinstance(v, (str, int, np.integer))), None)
     if bad is not None:
         raise ValueError(f"{name}[{bad}] is {values[bad]!r}: ids must be strings, one for every probe")
@@ -242,7 +242,7 @@ def encode_probes(
     if pair_ids is not None:
         pair, pair_names = _factorize(pair_ids, "pair_ids")
         n_pairs = len(pair_names)
-        _check_pairs(pair, pair_names, cond, dim, clip, conditions, dimensions)
+        _check_pairs(pair, pair_names, cond, dim, clip)
 
     if clip is not None:
         unit, n_units, kind = clip, len(clip_names), "clip"
@@ -256,7 +256,9 @@ def encode_probes(
     )  # fmt: skip
 
 
-def _check_pairs(pair, pair_names, cond, dim, clip, conditions, dimensions) -> None:
+def _check_pairs(pair: np.ndarray, pair_names: Sequence, cond: np.ndarray, dim: np.ndarray, clip: np.ndarray | None) -> None:
+    """Each pair: at most one original and one intervened probe, an original for every
+    intervened probe, one dimension, one clip."""
     n_pairs = len(pair_names)
     is_orig = cond == ORIGINAL
     n_orig = np.bincount(pair, weights=is_orig, minlength=n_pairs)
@@ -270,7 +272,9 @@ def _check_pairs(pair, pair_names, cond, dim, clip, conditions, dimensions) -> N
         if bad.size:
             p = int(bad[0])
             more = f" ({bad.size} such pairs)" if bad.size > 1 else ""
-            raise ValueError(f"pair_id {pair_names[p]!r} (rows {rows_of(p)}) {what}{more}")
+            name = pair_names[p]
+            name = name.item() if isinstance(name, np.generic) else name  # np.str_ -> str
+            raise ValueError(f"pair_id {name!r} (rows {rows_of(p)}) {what}{more}")
 
     first(n_int > 1, "has more than one intervened probe; a pair is one original + one intervened probe")
     first(n_orig > 1, "has more than one original probe; a pair is one original + one intervened probe")

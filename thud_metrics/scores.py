@@ -19,7 +19,7 @@ import numpy as np
 
 from thud_dataset.vocab import CONDITIONS, DIMENSIONS, INTERVENTION_OF, LABELS
 
-from .parsing import Judge
+from .parsing import Judge, parse_answers
 from .probes import (
     DELAYED,
     EARLY,
@@ -202,8 +202,6 @@ def unparseable_rate(predictions: Sequence[str | None], dimensions: Sequence[str
     >>> unparseable_rate(["A", "Let me think.", None, "The sound is early."], ["sync"] * 4)
     0.5
     """
-    from .parsing import parse_answers
-
     predictions = list(predictions)
     if not predictions:
         raise ValueError("no probes to score: predictions is empty")
@@ -395,11 +393,9 @@ def offset_error(
 
 
 def _counts(p: ProbeArrays) -> dict:
-    per_cell = {
-        d: {c: int(np.sum((p.dim == DIMENSIONS.index(d)) & (p.cond == CONDITIONS.index(c)))) for c in (
-            "original", INTERVENTION_OF[d])}
-        for d in DIMENSIONS
-    }
+    per_cell = nest(
+        {f"{d}/{c}": int(np.sum((p.dim == DIMENSIONS.index(d)) & (p.cond == CONDITIONS.index(c)))) for d, c in ACC_CELLS}
+    )
     complete, _, pair_dim, _ = pair_table(p)
     return {
         "probes": len(p),

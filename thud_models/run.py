@@ -50,6 +50,8 @@ class RunReport:
     failed : probes whose call failed in this run (recorded with their error)
     audio_check : the audio-path verdict recorded in ``_meta`` (None if not checked)
     seconds : wall time of this run
+    stopped_early : the run stopped after ``max_consecutive_failures`` failures in a row
+    errors : ``"probe_id: error"`` of each failure of this run
     """
 
     out_path: Path
@@ -59,6 +61,7 @@ class RunReport:
     failed: int = 0
     audio_check: str | None = None
     seconds: float = 0.0
+    stopped_early: bool = False
     errors: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -71,6 +74,11 @@ class RunReport:
             lines.append(f"  audio-path check: {self.audio_check}")
         if self.errors:
             lines.append(f"  first error: {self.errors[0]}")
+        if self.stopped_early:
+            lines.append(
+                "  stopped early: too many probes failed in a row. Fix the cause, then rerun "
+                "with --retry-errors (answered probes are kept)"
+            )
         return "\n".join(lines)
 
 
@@ -207,6 +215,7 @@ def run_probes(
     cache_dir: str | Path | None = None,
     dataset_cache_dir: str | None = None,
     echo: bool = True,
+    max_consecutive_failures: int | None = 25,
 ) -> RunReport:
     """Answer every probe of ``dataset_dir`` with ``answerer``; append to ``out_path``.
 
@@ -224,6 +233,9 @@ def run_probes(
     cache_dir : where probe videos are written for the answerer (default ``$THUD_CACHE``)
     dataset_cache_dir : ``datasets`` cache for loading ``dataset_dir``
     echo : print the audio-path verdict to stderr
+    max_consecutive_failures : stop after this many failed probes in a row (a server that
+        is down would otherwise fail every probe, slowly); None or 0 never stops. The
+        failures are recorded; rerun with ``retry_errors`` once the cause is fixed
 
     Returns
     -------
@@ -291,6 +303,7 @@ def run_probes(
     check_verdict = (meta.get("audio_check") or {}).get("verdict")
     report = RunReport(out, total=len(selected), done_before=done_before, audio_check=check_verdict)
     bar = tqdm(pending, desc=f"thud run {model}", unit="probe", disable=not progress)
+    in_a_row = 0
     with out.open("a", encoding="utf-8") as f:
         for row in bar:
             t0 = time.perf_counter()
@@ -313,9 +326,15 @@ def run_probes(
             f.flush()
             if error is None:
                 report.answered += 1
+                in_a_row = 0
             else:
                 report.failed += 1
+                in_a_row += 1
                 report.errors.append(f"{row['probe_id']}: {error}")
                 bar.set_postfix(failed=report.failed)
+                if max_consecutive_failures and in_a_row >= max_consecutive_failures:
+                    report.stopped_early = True
+                    break
+    bar.close()
     report.seconds = time.perf_counter() - t_start
     return report

@@ -11,9 +11,24 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
+
+#: the example configs shipped with the package
+EXAMPLES_DIR = Path(__file__).resolve().parent / "configs"
+
+
+def resolve_config_path(name: str | os.PathLike) -> str:
+    """``name`` if it is a file, else the example config of that name (``tiny_omni``)."""
+    path = os.fspath(name)
+    if os.path.isfile(path):
+        return path
+    example = EXAMPLES_DIR / (path if path.endswith((".yaml", ".yml")) else f"{path}.yaml")
+    if os.sep not in path and example.is_file():
+        return str(example)
+    return path
 
 
 class ConfigError(ValueError):
@@ -114,8 +129,11 @@ class TrainConfig:
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike, overrides: list[str] | None = None) -> TrainConfig:
-        """Read ``path``; ``overrides`` are ``dotted.key=value`` strings (values parsed as YAML)."""
-        path = os.fspath(path)
+        """Read ``path`` (or an example config by name, e.g. ``tiny_omni``).
+
+        ``overrides`` are ``dotted.key=value`` strings (values parsed as YAML).
+        """
+        path = resolve_config_path(path)
         try:
             with open(path, encoding="utf-8") as f:
                 data = yaml.safe_load(f) or {}

@@ -141,6 +141,12 @@ def test_bad_inputs_are_clear_errors(change, message):
         ThudGap(keep_in_memory=True).compute(**cols, n_resamples=0)
 
 
+@pytest.mark.parametrize("keep_in_memory", [True, False])
+def test_compute_with_nothing_added_is_a_clear_error(keep_in_memory):
+    with pytest.raises(ValueError, match="thud_gap has no probes"):
+        ThudGap(keep_in_memory=keep_in_memory).compute(n_resamples=0)
+
+
 def test_add_without_a_required_input_is_a_clear_error():
     metric = ThudGap(keep_in_memory=True)
     with pytest.raises(ValueError, match=r"thud_gap needs \['dimensions', 'pair_ids'\]"):

@@ -98,6 +98,18 @@ def test_failures_are_recorded_per_probe_and_retried_on_request(dataset_dir, all
     assert len(predictions.answers) == len(all_probes) and not predictions.errors
 
 
+def test_stops_after_consecutive_failures_and_resumes(dataset_dir, all_probes, tmp_path):
+    out = tmp_path / "run.jsonl"
+    down = Scripted(fail_on=["Watch the video"])  # every prompt: a server that is down
+    report = run_probes(down, dataset_dir, out, check_audio=False, progress=False, max_consecutive_failures=3)
+    assert report.stopped_early and report.failed == 3 and len(down.calls) == 3
+    assert "too many probes failed in a row" in report.summary()
+    up = Scripted()
+    report = run_probes(up, dataset_dir, out, check_audio=False, progress=False, retry_errors=True)
+    assert not report.stopped_early and report.answered == len(all_probes)
+    assert not read_predictions(out).errors
+
+
 def test_limit_and_splits(dataset_dir, probe_rows, tmp_path):
     out = tmp_path / "run.jsonl"
     report = run_probes(Scripted(), dataset_dir, out, splits=("mute",), limit=3, check_audio=False, progress=False)

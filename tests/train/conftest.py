@@ -11,12 +11,6 @@ NUM_CLIPS = 10
 SEED = 3
 
 
-def needs_train_extra() -> None:
-    """Skip the calling module when the train extra (torch, transformers, trl) is absent."""
-    for name in ("torch", "transformers", "trl"):
-        pytest.importorskip(name, reason=f"{name} is not installed (pip install -e '.[train]')")
-
-
 @pytest.fixture(scope="session")
 def train_build(tmp_path_factory, media_cache):
     """``thud_dataset.build`` of ``NUM_CLIPS`` synthetic clips into a tmp folder."""

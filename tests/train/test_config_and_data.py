@@ -28,7 +28,7 @@ def test_example_configs_load():
     for path in CONFIGS.glob("*.yaml"):
         config = TrainConfig.from_yaml(path)
         assert config.model and config.dataset and config.sft.output_dir and config.dpo.output_dir
-    big = TrainConfig.from_yaml(CONFIGS / "qwen2_5_omni_3b.yaml")
+    big = TrainConfig.from_yaml("qwen2_5_omni_3b")  # by name
     assert big.lora.enabled and big.dpo.general_fraction > 0 and big.dpo.trainer["beta"] == 0.1
 
 

@@ -235,6 +235,8 @@ class ThudGap(evaluate.Metric):
                 f"and its options {list(_OPTIONS)}"
             )
         if predictions is None and references is None and not given:
+            if self.writer is None:  # evaluate's own message depends on keep_in_memory
+                raise ValueError("thud_gap has no probes: call add / add_batch, or pass the inputs to compute")
             return super().compute(**kwargs)  # everything was added with add / add_batch
         # names checked and optional inputs filled here; evaluate then calls add_batch
         inputs = _inputs({"predictions": predictions, "references": references, **given}, batch=False)

@@ -578,6 +578,13 @@ def analyse(video_path: str | Path, settings: SignalSettings | None = None) -> S
                 track.times, landing, visual_idx[0], settings.visual_repeat_min, settings.repeat_window_s
             )
             consistent, why = structures_match(seen, heard, settings)
+            if confidence < settings.min_confidence:
+                # one sound of the pictured events lines up in one way only; a pattern
+                # of events that fits the picture nowhere in particular is another's
+                consistent, why = False, (
+                    f"the sound's events line up with the picture's nowhere in particular "
+                    f"(correlation confidence {confidence:.2f})"
+                )
     return SignalEvidence(
         path=path,
         duration_s=round(duration, 3),
