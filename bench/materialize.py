@@ -7,7 +7,8 @@ bitexact; FLAC for Matroska outputs, as :mod:`thud_dataset.media` rules). The ff
 runs one process per output file, with the edit in its filter graph:
 
 * shift ``tau > 0``: ``adelay=<n>S:all=1,atrim=end=<dur>``; ``tau < 0``:
-  ``atrim=start=<-tau>,asetpts=PTS-STARTPTS,apad,atrim=end=<dur>``
+  ``atrim=start_sample=<n>,asetpts=PTS-STARTPTS,apad,atrim=end=<dur>``; both after
+  ``aresample=first_pts=0``, which pads audio that starts after the timeline origin
   (``-itsoffset`` is not used: it moves timestamps, not the decoded samples);
 * mute: ``volume=0`` (the audio stream stays in the file);
 * swap: the donor as a second input, resampled (soxr, like Thud's librosa/soxr) and
@@ -203,10 +204,11 @@ def ffmpeg_commands(job: Job, infos: dict[str, media.MediaInfo], out_dir: Path) 
     # ``first_pts=0`` pads an audio stream that starts after the timeline origin (e.g. 3 ms
     # in the webm) with silence, so sample counts below are counted from the origin, as in
     # Thud's decoded arrays
+    origin = f"aresample={sr}:first_pts=0"
     if n > 0:
-        shift_af = f"adelay={n}S:all=1,atrim=end={dur:.6f}"
+        shift_af = f"{origin},adelay={n}S:all=1,atrim=end={dur:.6f}"
     else:
-        shift_af = f"aresample={sr}:first_pts=0,atrim=start_sample={-n},asetpts=PTS-STARTPTS,apad,atrim=end={dur:.6f}"
+        shift_af = f"{origin},atrim=start_sample={-n},asetpts=PTS-STARTPTS,apad,atrim=end={dur:.6f}"
     start = _samples(clip.visual_time, sr) - _samples(donor.audio_time, sr)
     place = f"adelay={start}S:all=1" if start >= 0 else f"atrim=start_sample={-start},asetpts=PTS-STARTPTS"
     swap_fc = (

@@ -284,7 +284,8 @@ def run_probes(
         previous = {pid: row for pid, row in previous.items() if pid not in failed_before}
         rewrite = True
     if meta is None or (check_audio and meta.get("audio_check") is None):
-        check = _audio_check(answerer, cache_dir, echo) if check_audio else None
+        work_dir = Path(cache_dir) / "canaries" if cache_dir else None
+        check = _audio_check(answerer, work_dir, echo) if check_audio else None
         if meta is None:
             meta = _meta(answerer, dataset, splits, check)
         else:

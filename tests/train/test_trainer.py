@@ -149,6 +149,10 @@ def test_omni_checkpoint_reloads_and_generates(omni_run):
     assert isinstance(processing, ThudOmniProcessor) and kind == "video+audio"
     examples = [dict(r) for r in omni_run["rows"].select(range(2))]
     inputs = OmniSFTCollator(processing, omni_run["config"].media).generation_inputs(examples)
+    original = OmniSFTCollator(omni_run["processing"], omni_run["config"].media).generation_inputs(examples)
+    assert inputs.keys() == original.keys()
+    for key, value in original.items():  # the processor made the round trip too
+        assert torch.equal(inputs[key], value) if torch.is_tensor(value) else inputs[key] == value, key
     model.eval()
     reloaded = model.generate(**inputs, max_new_tokens=6, do_sample=False)
     trained = omni_run["model"].eval().generate(**inputs, max_new_tokens=6, do_sample=False)
