@@ -19,8 +19,7 @@ Everything a user calls is importable from here; modules load on first use, so
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from thud_dataset.lazy import lazy_exports
 
 from .base import Answerer
 
@@ -38,13 +37,10 @@ _LAZY = {
     "RunReport": ("run", "RunReport"),
     "check_audio": ("audio_check", "check_audio"),
     "AudioCheckResult": ("audio_check", "AudioCheckResult"),
+    "recommend_audio_mode": ("audio_check", "recommend_audio_mode"),
+    "LMMS_EVAL_TASK_DIR": ("lmms_eval_task", "LMMS_EVAL_TASK_DIR"),
 }
 
 __all__ = ["Answerer", *sorted(_LAZY)]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        module, attr = _LAZY[name]
-        return getattr(importlib.import_module(f".{module}", __name__), attr)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

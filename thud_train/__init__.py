@@ -11,8 +11,7 @@ command and the configs work on a core install.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from thud_dataset.lazy import lazy_exports
 
 _LAZY = {
     "TrainConfig": ("config", "TrainConfig"),
@@ -35,9 +34,4 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        module, attr = _LAZY[name]
-        return getattr(importlib.import_module(f".{module}", __name__), attr)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
