@@ -110,3 +110,33 @@ def test_bad_labels_and_settings_are_refused_with_clear_messages():
         PlanSettings(offsets=(0.0, 0.5))
     with pytest.raises(ValueError, match="test_fraction"):
         PlanSettings(test_fraction=1.5)
+
+
+def test_room_tone_imitates_the_quietest_stretch_and_is_seeded():
+    from thud_dataset.interventions import room_tone
+
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((2, 16000)) * 0.003).astype(np.float32)
+    x[:, 8000:8400] += np.sin(np.arange(400) * 0.3).astype(np.float32)  # an event
+    tone = room_tone(x, 16000, 32000, seed=5)
+    assert tone.shape == (2, 32000) and tone.dtype == np.float32
+    assert np.std(tone) == pytest.approx(0.003, rel=0.2)
+    assert np.array_equal(tone, room_tone(x, 16000, 32000, seed=5))
+    assert not np.array_equal(tone, room_tone(x, 16000, 32000, seed=6))
+    silent = np.zeros((1, 16000), np.float32)
+    silent[0, 2000] = 1.0
+    assert not room_tone(silent, 16000, 1000, seed=0).any()  # digital silence stays silence
+
+
+def test_shift_and_swap_fill_their_gaps_with_room_tone_when_asked():
+    from thud_dataset.interventions import room_tone
+
+    x = impulse(channels=1)
+    fill = room_tone(np.random.default_rng(1).normal(0, 0.01, (1, 1000)).astype(np.float32), 1000, 1000, seed=0)
+    out = shift(x, 1000, 0.1, fill=fill)
+    assert np.array_equal(out[:, :100], fill[:, :100])  # the gap holds the fill
+    assert out[0, 400] == 1.0 and np.array_equal(out[:, 100:400], x[:, :300])
+    sw = swap(impulse(200, 50, 1), 1000, 1000, donor_event_time=0.05, target_time=0.5, fill=fill)
+    assert sw[0, 500] == 1.0 and np.array_equal(sw[:, :450], fill[:, :450])
+    with pytest.raises(ValueError, match="fill must have"):
+        shift(x, 1000, 0.1, fill=fill[:, :10])

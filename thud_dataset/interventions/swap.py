@@ -13,13 +13,15 @@ def swap(
     sample_rate: int,
     donor_event_time: float,
     target_time: float,
+    fill: np.ndarray | None = None,
 ) -> np.ndarray:
     """Return the donor's audio, length-matched to ``num_samples``, with its event moved.
 
     The donor's audio event (at ``donor_event_time`` in the donor) lands at
     ``target_time`` in the output — by default the recipient's visual-event time — so a
     swapped clip is *in time* with the picture and tests consistency, not timing. Donor
-    samples that fall outside ``[0, num_samples)`` are dropped; the rest is silence.
+    samples that fall outside ``[0, num_samples)`` are dropped; the rest is silence, or
+    the samples of ``fill`` there (e.g. the donor's :func:`room_tone`).
 
     Parameters
     ----------
@@ -28,6 +30,7 @@ def swap(
     num_samples : int, length of the recipient's audio
     sample_rate : int, Hz
     donor_event_time, target_time : float, seconds
+    fill : ndarray (channels, num_samples), optional; what uncovered samples get
 
     Returns
     -------
@@ -58,6 +61,11 @@ def swap(
     # where donor sample 0 lands in the output
     start = to_samples(target_time, sample_rate) - to_samples(donor_event_time, sample_rate)
     out = np.zeros((x.shape[0], int(num_samples)), dtype=x.dtype)
+    if fill is not None:
+        f = check_audio(fill, "fill")
+        if f.shape != out.shape:
+            raise ValueError(f"fill must have shape {out.shape}, got {f.shape}")
+        out[:] = f
     src_lo, dst_lo = max(0, -start), max(0, start)
     count = min(x.shape[1] - src_lo, int(num_samples) - dst_lo)
     out[:, dst_lo : dst_lo + count] = x[:, src_lo : src_lo + count]
