@@ -15,7 +15,8 @@ runs one process per output file, with the edit in its filter graph:
   channel-matched, placed with ``adelay``/``atrim`` so its event lands at the recipient's
   visual-event time, length-matched with ``apad,atrim``.
 
-Measured in the same run, interleaved, ``--repeats`` times (medians reported):
+Measured in the same run, ``--repeats`` times (medians of per-repeat ratios reported); the
+per-clip pipelines take turns clip by clip, so a shared machine's changing load hits them alike:
 
 * ``thud build``      — :func:`thud_dataset.build` of the ``probes`` config from a cold cache:
   check + plan, materialize, ``datasets`` arrow + parquet + card (the product);
@@ -285,9 +286,15 @@ def _clear_shared_encodes() -> None:
             fn.cache_clear()
 
 
-def run_thud_materialize(jobs: list[Job], out: Path, laps: Laps | None = None) -> dict[str, dict[str, Path]]:
-    """Thud's per-clip function, clip after clip, files written to ``out``."""
-    _clear_shared_encodes()
+def run_thud_materialize(
+    jobs: list[Job], out: Path, laps: Laps | None = None, *, clear: bool = True
+) -> dict[str, dict[str, Path]]:
+    """Thud's per-clip function, clip after clip, files written to ``out``.
+
+    ``clear``: forget the encodes shared in this process first (a cold start).
+    """
+    if clear:
+        _clear_shared_encodes()
     result = {}
     for job in jobs:
         with Clock() as clock:
@@ -482,40 +489,56 @@ PIPELINES = ("thud build", "thud materialize", "ffmpeg CLI", "remux floor", "enc
 
 
 def measure(st: Setup, repeats: int) -> tuple[dict, dict, dict]:
-    """Run every pipeline ``repeats`` times, interleaved (rotated order); return
-    ``(totals, laps, last outputs)``: totals[name] = [(wall, cpu) per repeat],
-    laps[name] = [per-clip laps per repeat]."""
-    last: dict[str, object] = {}
+    """Run every pipeline ``repeats`` times, interleaved; return ``(totals, laps, outputs)``.
 
-    def run(name: str, r: int, laps: Laps):
-        w = st.work
-        if name == "thud build":
-            last["build"] = run_thud_build(st.data_dir, w / f"build{r}", w / f"cache{r}")
-        elif name == "thud materialize":
-            last["thud"] = run_thud_materialize(st.jobs, w / f"thud{r}", laps)
+    Within a repeat the four per-clip pipelines take turns clip by clip (the order rotates
+    from clip to clip), so a change in the machine's load hits them alike; the build, one
+    piece, runs first in even repeats and last in odd ones. ``totals[name]`` is
+    ``[(wall, cpu) per repeat]``, ``laps[name]`` the per-clip laps of each repeat, and
+    ``outputs`` the files of the last repeat (for the equivalence check).
+    """
+    w = st.work
+    last: dict[str, object] = {"thud": {}, "ffmpeg": {}}
+    per_clip = [k for k in PIPELINES if k != "thud build"]
+
+    def unit(name: str, i: int, r: int, lap: Laps) -> None:
+        job = st.jobs[i]
+        if name == "thud materialize":
+            last["thud"].update(run_thud_materialize([job], w / f"thud{r}", lap, clear=False))
         elif name == "ffmpeg CLI":
-            last["ffmpeg"] = run_ffmpeg(st.jobs, st.infos, w / f"ffmpeg{r}", laps)
+            last["ffmpeg"].update(run_ffmpeg([job], st.infos, w / f"ffmpeg{r}", lap))
         elif name == "remux floor":
-            run_remux_floor(st.jobs, st.infos, laps)
+            run_remux_floor([job], st.infos, lap)
         else:
-            run_encode_floor(st.arrays, laps)
+            run_encode_floor([st.arrays[i]], lap)
+
+    def build(r: int) -> tuple[float, float]:
+        with Clock() as clock:
+            last["build"] = run_thud_build(st.data_dir, w / f"build{r}", w / f"cache{r}")
+        return clock.wall, clock.cpu
 
     # warm-up, not timed: imports (datasets, librosa/soxr), first-call set-ups
-    few = Setup(st.jobs[:2], st.infos, st.arrays[:2], write_annotations(st.jobs[:2], st.work / "warm-ann"), st.work)
-    run_thud_build(few.data_dir, st.work / "warm-build", st.work / "warm-cache")
-    run_thud_materialize(few.jobs, st.work / "warm-thud")
-    run_ffmpeg(few.jobs, st.infos, st.work / "warm-ffmpeg")
+    few = write_annotations(st.jobs[:2], w / "warm-ann")
+    run_thud_build(few, w / "warm-build", w / "warm-cache")
+    run_thud_materialize(st.jobs[:2], w / "warm-thud")
+    run_ffmpeg(st.jobs[:2], st.infos, w / "warm-ffmpeg")
 
     totals: dict[str, list[tuple[float, float]]] = {k: [] for k in PIPELINES}
     laps: dict[str, list[Laps]] = {k: [] for k in PIPELINES}
     for r in range(repeats):
-        order = PIPELINES[r % len(PIPELINES):] + PIPELINES[: r % len(PIPELINES)]  # rotate
-        for name in order:
-            lap: Laps = {}
-            with Clock() as clock:
-                run(name, r, lap)
-            totals[name].append((clock.wall, clock.cpu))
-            laps[name].append(lap)
+        built = build(r) if r % 2 == 0 else None
+        _clear_shared_encodes()  # Thud's shared encodes start cold in every repeat
+        lap: dict[str, Laps] = {k: {} for k in per_clip}
+        for i in range(len(st.jobs)):
+            k = (i + r) % len(per_clip)
+            for name in per_clip[k:] + per_clip[:k]:
+                unit(name, i, r, lap[name])
+        built = built or build(r)
+        totals["thud build"].append(built)
+        laps["thud build"].append({})
+        for name in per_clip:
+            totals[name].append((sum(v[0] for v in lap[name].values()), sum(v[1] for v in lap[name].values())))
+            laps[name].append(lap[name])
         print(f"repeat {r + 1}: " + "  ".join(f"{k} {totals[k][-1][0]:.2f}s" for k in PIPELINES), flush=True)
     return totals, laps, last
 
@@ -529,7 +552,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--synthetic", type=int, default=24, help="synthetic clips (default 24)")
     p.add_argument("--real-dir", type=Path, default=DEFAULT_REAL_DIR, help="folder of real clips ('' for none)")
-    p.add_argument("--repeats", type=int, default=3, help="interleaved repeats (default 3)")
+    p.add_argument("--repeats", type=int, default=5, help="interleaved repeats (default 5)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
     p.add_argument("--json", type=Path, help="also write the numbers to this JSON file")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -125,23 +126,29 @@ _STREAM_CHILD = textwrap.dedent(
 
 
 def measure_memory(num_clips: int, work: Path, factor: int = 10) -> dict:
-    """Peak RSS of streaming every probe split, for ``num_clips`` and ``factor`` x as many."""
-    results = {}
-    for n in (num_clips, num_clips * factor):
-        cache = work / f"stream-cache-{n}"
-        proc = subprocess.run(
-            [sys.executable, "-c", _STREAM_CHILD, str(n), str(cache)],
-            check=True, capture_output=True, text=True, cwd=REPO,
-        )
-        results[n] = json.loads(proc.stdout.strip().splitlines()[-1])
-        r = results[n]
-        print(f"{n:>5} synthetic clips: {r['clips']} planned, {r['rows']} rows streamed "
-              f"({r['video_mb']:.0f} MB of video) in {r['stream_s']:.1f}s; peak RSS {r['peak_rss_mb']:.0f} MB "
-              f"(after prepare {r['rss_after_prepare_mb']:.0f} MB)", flush=True)
-    small, big = results[num_clips], results[num_clips * factor]
-    growth = big["peak_rss_mb"] / small["peak_rss_mb"]
-    print(f"peak RSS x{growth:.2f} for x{factor} clips (x{big['video_mb'] / small['video_mb']:.1f} video bytes)")
-    return {"runs": {str(k): v for k, v in results.items()}, "rss_growth": growth, "factor": factor}
+    """Peak RSS of streaming every probe split, for ``num_clips`` and ``factor`` x as many.
+
+    Twice: as a core install runs it (``USE_TORCH=0``), and with torch importable —
+    ``datasets`` then imports torch for its streaming datasets (~170 MB, once).
+    """
+    results: dict[str, dict] = {}
+    for torch in ("0", "AUTO"):
+        for n in (num_clips, num_clips * factor):
+            cache = work / f"stream-cache-{n}-torch{torch}"
+            env = {**os.environ, "USE_TORCH": torch}
+            proc = subprocess.run(
+                [sys.executable, "-c", _STREAM_CHILD, str(n), str(cache)],
+                check=True, capture_output=True, text=True, cwd=REPO, env=env,
+            )
+            r = results[f"{n} clips, USE_TORCH={torch}"] = json.loads(proc.stdout.strip().splitlines()[-1])
+            print(f"USE_TORCH={torch:<4} {n:>5} synthetic clips: {r['rows']} rows streamed "
+                  f"({r['video_mb']:.0f} MB of video) in {r['stream_s']:.1f}s; peak RSS {r['peak_rss_mb']:.0f} MB "
+                  f"(after prepare {r['rss_after_prepare_mb']:.0f} MB)", flush=True)
+        small = results[f"{num_clips} clips, USE_TORCH={torch}"]
+        big = results[f"{num_clips * factor} clips, USE_TORCH={torch}"]
+        print(f"USE_TORCH={torch}: peak RSS x{big['peak_rss_mb'] / small['peak_rss_mb']:.2f} for x{factor} clips "
+              f"(x{big['video_mb'] / small['video_mb']:.1f} video bytes)")
+    return {"runs": results, "factor": factor}
 
 
 # --------------------------------------------------------------------------- per-clip split

@@ -33,6 +33,8 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from thud_dataset.jsonl import iter_jsonl
+
 __all__ = [
     "AnnotatorFile",
     "CrossVerifyError",
@@ -65,23 +67,7 @@ class CrossVerifyError(ValueError):
 
 def read_jsonl(path: str | Path) -> list[tuple[int, dict]]:
     """``(line number, object)`` for every non-blank line; errors name file and line."""
-    path = Path(path)
-    if not path.is_file():
-        raise CrossVerifyError(f"{path}: file not found")
-    rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CrossVerifyError(
-                f"{path.name}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})"
-            ) from None
-        if not isinstance(obj, dict):
-            raise CrossVerifyError(f"{path.name}:{lineno}: expected a JSON object")
-        rows.append((lineno, obj))
-    return rows
+    return list(iter_jsonl(path, error=CrossVerifyError))
 
 
 def write_jsonl(rows: Iterable[dict], path: str | Path) -> Path:

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from thud_dataset.jsonl import iter_jsonl
+
 from .readers_lmms_eval import is_lmms_eval_samples, read_lmms_eval_samples
 
 __all__ = [
@@ -101,38 +103,29 @@ def read_thud_jsonl(path: Path) -> PredictionSet:
     """
     path = Path(path)
     out = PredictionSet(path=path, format="thud-jsonl", answers={})
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise ValueError(f"{where}: not valid JSON ({exc})") from None
-            if not isinstance(row, dict):
-                raise ValueError(f"{where}: expected a JSON object, got {type(row).__name__}")
-            if "_meta" in row:
-                if out.answers or out.meta:
-                    raise ValueError(f"{where}: a {{\"_meta\": ...}} line may only be the first line")
-                if not isinstance(row["_meta"], dict):
-                    raise ValueError(f"{where}: _meta must be an object")
-                out.meta = row["_meta"]
-                continue
-            probe_id = row.get("probe_id")
-            if not isinstance(probe_id, str) or not probe_id:
-                raise ValueError(f"{where}: each line needs a string \"probe_id\"; got {probe_id!r}")
-            answer, error = row.get("answer"), row.get("error")
-            if answer is not None and not isinstance(answer, str):
-                raise ValueError(f"{where}: \"answer\" must be a string or null; got {answer!r}")
-            if probe_id in out.answers:
-                raise ValueError(
-                    f"{where}: probe_id {probe_id!r} appears twice (first on line {out.lines[probe_id]})"
-                )
-            out.answers[probe_id] = answer
-            out.lines[probe_id] = lineno
-            if error is not None:
-                out.errors[probe_id] = str(error)
+    for lineno, row in iter_jsonl(path):
+        where = f"{path}:{lineno}"
+        if "_meta" in row:
+            if out.answers or out.meta:
+                raise ValueError(f"{where}: a {{\"_meta\": ...}} line may only be the first line")
+            if not isinstance(row["_meta"], dict):
+                raise ValueError(f"{where}: _meta must be an object")
+            out.meta = row["_meta"]
+            continue
+        probe_id = row.get("probe_id")
+        if not isinstance(probe_id, str) or not probe_id:
+            raise ValueError(f"{where}: each line needs a string \"probe_id\"; got {probe_id!r}")
+        answer, error = row.get("answer"), row.get("error")
+        if answer is not None and not isinstance(answer, str):
+            raise ValueError(f"{where}: \"answer\" must be a string or null; got {answer!r}")
+        if probe_id in out.answers:
+            raise ValueError(
+                f"{where}: probe_id {probe_id!r} appears twice (first on line {out.lines[probe_id]})"
+            )
+        out.answers[probe_id] = answer
+        out.lines[probe_id] = lineno
+        if error is not None:
+            out.errors[probe_id] = str(error)
     if not out.answers:
         raise ValueError(f"{path}: no predictions in the file")
     return out

@@ -24,6 +24,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from thud_dataset.jsonl import iter_jsonl
+
 __all__ = ["is_lmms_eval_samples", "read_lmms_eval_answers", "read_lmms_eval_samples"]
 
 FORMAT = "lmms-eval-samples"
@@ -101,29 +103,20 @@ def read_lmms_eval_answers(path: str | Path) -> tuple[dict[str, str | None], dic
     path = Path(path)
     answers: dict[str, str | None] = {}
     lines: dict[str, int] = {}
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                sample = json.loads(line)
-            except ValueError as exc:
-                raise ValueError(f"{where}: not valid JSON ({exc})") from None
-            if not isinstance(sample, dict):
-                raise ValueError(f"{where}: expected a JSON object, got {type(sample).__name__}")
-            pid = _probe_id(sample)
-            if pid is None:
-                raise ValueError(
-                    f"{where}: an lmms-eval sample without a probe_id (doc_id {sample.get('doc_id')!r}); "
-                    "was this file written by Thud's lmms-eval task (thud_models/lmms_eval_task)?"
-                )
-            if pid in answers:
-                raise ValueError(
-                    f"{where}: probe_id {pid!r} appears twice (first on line {lines[pid]})"
-                )
-            answers[pid] = _answer(sample)
-            lines[pid] = lineno
+    for lineno, sample in iter_jsonl(path):
+        where = f"{path}:{lineno}"
+        pid = _probe_id(sample)
+        if pid is None:
+            raise ValueError(
+                f"{where}: an lmms-eval sample without a probe_id (doc_id {sample.get('doc_id')!r}); "
+                "was this file written by Thud's lmms-eval task (thud_models/lmms_eval_task)?"
+            )
+        if pid in answers:
+            raise ValueError(
+                f"{where}: probe_id {pid!r} appears twice (first on line {lines[pid]})"
+            )
+        answers[pid] = _answer(sample)
+        lines[pid] = lineno
     if not answers:
         raise ValueError(f"{path}: no samples in the file")
     return answers, lines

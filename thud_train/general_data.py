@@ -23,12 +23,13 @@ error naming the file and line; nothing is dropped silently.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field
 
 from datasets import Dataset, Video, concatenate_datasets, load_dataset
+
+from thud_dataset.jsonl import iter_jsonl
 
 REQUIRED = ("video", "prompt", "chosen", "rejected")
 COLUMNS = ("video", "prompt", "chosen", "rejected", "origin")
@@ -81,16 +82,8 @@ def load_general_preferences(path: str | os.PathLike) -> Dataset:
         raise GeneralDataError(f"{path}: no such file")
     rows: list[dict] = []
     if path.endswith((".jsonl", ".ndjson")):
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{lineno}"
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise GeneralDataError(f"{where}: not valid JSON ({e.msg})") from None
-                rows.append(_check(row, base, where))
+        for lineno, row in iter_jsonl(path, error=GeneralDataError):
+            rows.append(_check(row, base, f"{path}:{lineno}"))
     else:
         kind = "parquet" if path.endswith(".parquet") else "json"
         raw = load_dataset(kind, data_files=path, split="train")
