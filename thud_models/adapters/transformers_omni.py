@@ -18,30 +18,9 @@ Needs the ``train`` extra (torch, transformers).
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Any
 
 __all__ = ["TransformersOmniAnswerer", "load_omni_processor"]
-
-#: config model_type -> (transformers class, attribute holding the thinker or None)
-_OMNI_CLASSES: dict[str, tuple[str, str | None]] = {
-    "qwen2_5_omni_thinker": ("Qwen2_5OmniThinkerForConditionalGeneration", None),
-    "qwen2_5_omni": ("Qwen2_5OmniForConditionalGeneration", "thinker"),
-    "qwen3_omni_moe_thinker": ("Qwen3OmniMoeThinkerForConditionalGeneration", None),
-    "qwen3_omni_moe": ("Qwen3OmniMoeForConditionalGeneration", "thinker"),
-}
-
-
-def _model_type(path_or_id: str) -> str:
-    config_file = os.path.join(path_or_id, "config.json")
-    if os.path.isfile(config_file):
-        with open(config_file, encoding="utf-8") as f:
-            return json.load(f).get("model_type", "")
-    from transformers import AutoConfig
-
-    return AutoConfig.from_pretrained(path_or_id).model_type
-
 
 def load_omni_processor(path_or_id: str, **kwargs: Any) -> Any:
     """The processor of an omni checkpoint, without torchvision where possible.
@@ -163,20 +142,14 @@ class TransformersOmniAnswerer:
         kwargs : the constructor's keyword arguments (``num_frames``, ``max_new_tokens``…)
         """
         import torch
-        import transformers
 
         processor = load_omni_processor(path_or_id)
         load_kwargs: dict[str, Any] = {}
         if dtype:
             load_kwargs["dtype"] = dtype
-        model_type = _model_type(path_or_id)
-        if model_type in _OMNI_CLASSES:
-            cls_name, part = _OMNI_CLASSES[model_type]
-            model = getattr(transformers, cls_name).from_pretrained(path_or_id, **load_kwargs)
-            if part:
-                model = getattr(model, part)
-        else:
-            model = transformers.AutoModelForImageTextToText.from_pretrained(path_or_id, **load_kwargs)
+        from thud_train.omni import load_pretrained_model
+
+        model = load_pretrained_model(path_or_id, "AutoModelForImageTextToText", **load_kwargs)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         model.to(device)
         model.eval()
