@@ -9,7 +9,8 @@ clock starts; :attr:`MediaInfo.start_time`). :func:`decode_audio` aligns the dec
 samples to it (sample ``i`` is heard at ``i / sample_rate`` s), and :func:`mux` writes the
 audio from t = 0 with the video packets' timestamps untouched, so event times mean the same
 thing in a source, in its decoded array and in every output — and the audio/video relation
-of the source (e.g. a first video frame at 33 ms) is kept. Starting the audio at the origin
+of the source (e.g. a first video frame at 33 ms) is kept. A timeline that starts late
+(MPEG-PS/TS sources start near 0.5 s) is rebased to start at 0 in the output. Starting the audio at the origin
 also lets the mp4 edit list hide the AAC priming from every decoder, not only from those
 that read timestamps.
 
@@ -477,7 +478,12 @@ def mux(video: VideoPackets, audio: EncodedAudio) -> bytes:
         vtb = video.template.time_base
         atb = Fraction(1, audio.sample_rate)  # the units of EncodedAudio timestamps
         sr = audio.sample_rate
-        a_offset = int(round(video.info.start_time * sr))
+        # a source whose timeline starts late (MPEG-PS/TS: ~0.5 s) is rebased to start at 0:
+        # audio starting after 0 gets an empty edit, and then decoders play AAC's priming
+        rebase = max(video.info.start_time, 0.0)
+        v_off = int(round(rebase / vtb))
+        v_key_off = (v_off * vtb.numerator) / vtb.denominator
+        a_offset = int(round((video.info.start_time - rebase) * sr))
         vplan = video.mux_plan()
         apackets = []
         for pts, dts, dur, data in audio.packets:
@@ -491,14 +497,16 @@ def mux(video: VideoPackets, audio: EncodedAudio) -> bytes:
             apackets.append(pkt)
         # interleave by time so the muxer does not buffer a whole stream (keys are exact
         # int / int divisions: the same floats as float(ts * time_base))
-        merged = [(v[0], 0, i) for i, v in enumerate(vplan)]
+        merged = [(v[0] - v_key_off, 0, i) for i, v in enumerate(vplan)]
         merged += [((p.dts or 0) / sr, 1, i) for i, p in enumerate(apackets)]
         merged.sort()
         for _, kind, i in merged:
             if kind == 0:
                 _, data, pts, dts, dur, key = vplan[i]
                 q = av.Packet(data)
-                q.pts, q.dts, q.duration = pts, dts, dur
+                q.pts = None if pts is None else pts - v_off
+                q.dts = None if dts is None else dts - v_off
+                q.duration = dur
                 q.is_keyframe = key
                 q.stream = vs
                 q.time_base = vtb

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from fractions import Fraction
 
 import av
 import numpy as np
@@ -180,3 +181,44 @@ def subprocess_free_remux(src, dst):
 
 def test_encode_settings_default():
     assert EncodeSettings().codec == "aac"
+
+
+def write_mpeg1(src, dst, seconds=3.0):
+    """Transcode ``src`` to an MPEG-1 program stream (mpeg1video + mp2) with PyAV: a source
+    whose timeline starts near 0.5 s, as .mpg files do."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mpeg") as out:
+        vin, ain = inp.streams.video[0], inp.streams.audio[0]
+        vs = out.add_stream("mpeg1video", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 320, 240, "yuv420p"
+        as_ = out.add_stream("mp2", rate=44100, layout="stereo")
+        for i, frame in enumerate(inp.decode(vin)):
+            if frame.time > seconds:
+                break
+            f = frame.reformat(width=320, height=240, format="yuv420p")
+            f.pts, f.time_base = i, Fraction(1, 25)
+            out.mux(vs.encode(f))
+        out.mux(vs.encode(None))
+        inp.seek(0)
+        # mp2 takes s16 frames of 1152 samples
+        resampler = av.AudioResampler(format="s16", layout="stereo", rate=44100, frame_size=1152)
+        for frame in inp.decode(ain):
+            if frame.time > seconds:
+                break
+            for chunk in resampler.resample(frame):
+                out.mux(as_.encode(chunk))
+        out.mux(as_.encode(None))
+
+
+def test_mpeg1_program_stream_goes_to_mp4_with_exact_timing(real_clips_dir, tmp_path):
+    src = tmp_path / "clip.mpg"
+    write_mpeg1(real_clips_dir / REAL[0][0], src)
+    info = media.probe(src)
+    assert info.video.codec == "mpeg1video" and info.start_time > 0.1  # starts late, like .mpg files
+    assert info.output_format == "mp4"
+    clip = Clip("mpg", str(src), "event", 1.5, "sound", 1.5)
+    donor = real_clip(real_clips_dir, REAL[1][0], REAL[1][1])
+    outputs = materialize_clip(clip, ClipPlan("mpg", "test", -0.8, donor.clip_id), donor, tmp_path / "out")
+    for condition, out in outputs.items():
+        assert out.file_name.endswith(".mp4")
+        check = check_condition(src, tmp_path / "out" / out.file_name, condition, out.offset_s)
+        assert check.ok, (condition, check.problems)
