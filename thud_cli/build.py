@@ -27,6 +27,11 @@ def add_build_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--offsets", type=_offsets, help="shift offsets tau in seconds, e.g. '-1,-0.5,0.5,1'")
     p.add_argument("--margin", type=float, help="seconds the shifted audio event must stay inside the clip")
     p.add_argument("--test-fraction", type=float, help="share of clips in the test partition (default: 0.5)")
+    p.add_argument(
+        "--gap-fill",
+        choices=("silence", "room_tone"),
+        help="what fills the gap a shift or swap leaves: digital silence (default) or the clip's room tone",
+    )
     p.add_argument("--num-proc", type=int, default=1, help="processes materializing shards in parallel")
     p.add_argument("--cache-dir", help="where materialized media are kept (default: $THUD_CACHE or ~/.cache/thud)")
 
@@ -43,6 +48,8 @@ def build_kwargs(args: argparse.Namespace) -> dict:
         kwargs["margin_s"] = args.margin
     if args.test_fraction is not None:
         kwargs["test_fraction"] = args.test_fraction
+    if args.gap_fill:
+        kwargs["gap_fill"] = args.gap_fill
     if args.cache_dir:
         kwargs["media_cache_dir"] = args.cache_dir
     return kwargs

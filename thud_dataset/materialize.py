@@ -20,7 +20,7 @@ import librosa
 import numpy as np
 
 from . import media
-from .interventions import mute, shift, swap
+from .interventions import mute, room_tone, shift, swap
 from .planning import ClipPlan
 from .sources.base import Clip, ClipError
 
@@ -67,17 +67,31 @@ def scan_clip(clip: Clip) -> ClipScan:
     return ClipScan(clip.clip_id, duration, audio.sample_rate, audio.samples.shape[0], _dbfs(peak))
 
 
+GAP_FILLS = ("silence", "room_tone")
+
+
 @dataclass(frozen=True)
 class EncodeSettings:
-    """The audio encode of every condition: ``codec`` for mp4 outputs, FLAC for Matroska."""
+    """How every condition's audio is made and encoded.
+
+    ``codec`` for mp4 outputs (FLAC for Matroska, see :mod:`.media`); ``gap_fill``: what
+    the gaps a shift or swap leaves hold — ``"silence"`` (digital silence, the paper's
+    ``a(t - tau)`` with zeros) or ``"room_tone"`` (the clip's own background, which hides
+    where the gap is; see :func:`~thud_dataset.interventions.room_tone`).
+    """
 
     codec: str = media.DEFAULT_AUDIO_CODEC
     bitrate_per_channel: int = media.DEFAULT_BITRATE_PER_CHANNEL
+    gap_fill: str = "silence"
+
+    def __post_init__(self) -> None:
+        if self.gap_fill not in GAP_FILLS:
+            raise ValueError(f"gap_fill must be one of {GAP_FILLS}, got {self.gap_fill!r}")
 
     def for_container(self, output_format: str) -> EncodeSettings:
         if output_format == "mp4":
             return self
-        return EncodeSettings(media.MATROSKA_AUDIO_CODEC, self.bitrate_per_channel)
+        return EncodeSettings(media.MATROSKA_AUDIO_CODEC, self.bitrate_per_channel, self.gap_fill)
 
 
 @dataclass(frozen=True)
@@ -189,20 +203,26 @@ def make_condition_audio(
     audio: media.DecodedAudio,
     donor: Clip,
     donor_audio: media.DecodedAudio,
+    gap_fill: str = "silence",
 ) -> dict[str, tuple[np.ndarray | None, ConditionOutput]]:
     """The edited audio of each condition (``None`` for mute: it is encoded once, cached)."""
     sr = audio.sample_rate
     x = audio.samples
     donor_x = conform(donor_audio.samples, donor_audio.sample_rate, sr, x.shape[0])
+    shift_fill = swap_fill = None
+    if gap_fill == "room_tone":
+        seed = int(hashlib.sha256(f"room-tone|{clip.clip_id}".encode()).hexdigest()[:8], 16)
+        shift_fill = room_tone(x, sr, x.shape[1], seed)
+        swap_fill = room_tone(donor_x, sr, x.shape[1], seed + 1)  # the donor's own background
     return {
         "original": (x, ConditionOutput("original", "", 0.0, None, clip.audio_time)),
         "shift": (
-            shift(x, sr, plan.tau),
+            shift(x, sr, plan.tau, fill=shift_fill),
             ConditionOutput("shift", "", plan.tau, None, clip.audio_time + plan.tau),
         ),
         "mute": (None, ConditionOutput("mute", "", 0.0, None, None)),
         "swap": (
-            swap(donor_x, x.shape[1], sr, donor.audio_time, clip.visual_time),
+            swap(donor_x, x.shape[1], sr, donor.audio_time, clip.visual_time, fill=swap_fill),
             ConditionOutput("swap", "", 0.0, donor.clip_id, clip.visual_time),
         ),
     }
@@ -231,7 +251,7 @@ def materialize_clip(
         settings = settings.for_container(info.output_format)
         donor_audio = media.decode_audio(donor.path)
         for condition, (samples, out) in make_condition_audio(
-            clip, plan, audio, donor, donor_audio
+            clip, plan, audio, donor, donor_audio, settings.gap_fill
         ).items():
             if samples is None:
                 mute(audio.samples)  # validates the shape the silence stands for

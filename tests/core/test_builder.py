@@ -224,3 +224,28 @@ def test_thud_build_cli_prints_the_summary(tmp_path, media_cache, capsys):
     assert (tmp_path / "cli" / "data" / "probes").is_dir()
     assert main(["build", "--source", "local", "--out", str(tmp_path / "x")]) == 2
     assert main(["build", "--out", str(tmp_path / "y"), "--offsets", "0.5", "--margin", "-1"]) == 2
+
+
+def _longest_digital_silence(samples: np.ndarray) -> int:
+    quiet = np.all(np.abs(samples) < 1e-6, axis=0).astype(np.int8)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet, [0]])))
+    return int(np.max(edges[1::2] - edges[::2])) if len(edges) else 0
+
+
+def test_room_tone_gap_fill_hides_where_the_gap_is(synthetic_build, tmp_path, media_cache):
+    out, _ = synthetic_build
+    toned = tmp_path / "toned"
+    build(toned, num_clips=12, seed=0, gap_fill="room_tone", media_cache_dir=str(media_cache),
+          progress=False, configs=("probes",))
+    for split in ("shift", "swap"):
+        plain = {r["probe_id"]: r for r in rows(out, "probes", split)}
+        for r in rows(toned, "probes", split):
+            sr_audio = decode_bytes(r["video"]["bytes"], tmp_path, "t" + r["video"]["path"])
+            sr = sr_audio.sample_rate
+            # the default (the paper's zeros) leaves a gap of digital silence; room tone does not
+            default = decode_bytes(plain[r["probe_id"]]["video"]["bytes"], tmp_path, "p" + r["video"]["path"])
+            assert _longest_digital_silence(default.samples) >= 0.1 * sr
+            assert _longest_digital_silence(sr_audio.samples) < 0.01 * sr
+            assert onset_time(sr_audio.samples, sr) == pytest.approx(r["edited_audio_time"], abs=0.001)
+    settings = json.loads((toned / "build_report.json").read_text())["settings"]
+    assert settings["gap_fill"] == "room_tone"
