@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import shutil
 import statistics
@@ -30,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -59,14 +60,34 @@ def run_ffmpeg_parallel(st: bench.Setup, out_root: Path, workers: int) -> None:
         list(pool.map(one, st.jobs))
 
 
+_ARRAYS: list = []  # the encode floor's arrays, inherited by forked workers (not pickled)
+
+
+def _encode_part(part: int, parts: int) -> int:
+    return bench.run_encode_floor(_ARRAYS[part::parts])
+
+
+def run_encode_parallel(st: bench.Setup, workers: int) -> None:
+    """The encode floor in ``workers`` processes: what the machine gives pure encoding."""
+    if workers <= 1:
+        bench.run_encode_floor(st.arrays)
+        return
+    _ARRAYS[:] = st.arrays
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        list(pool.map(_encode_part, range(workers), [workers] * workers))
+
+
 def measure_procs(st: bench.Setup, repeats: int) -> dict:
-    """Cold builds with num_proc 1 and 2 vs the ffmpeg CLI 1 and 2 at a time."""
+    """Cold builds with num_proc 1 and 2 vs the ffmpeg CLI 1 and 2 at a time (and, as a
+    reference for what two processes can give on this machine, the encode floor 1 vs 2)."""
     w = st.work
     runs = {
         "thud build num_proc=1": lambda r: bench.run_thud_build(st.data_dir, w / f"p1b{r}", w / f"p1c{r}", None),
         "thud build num_proc=2": lambda r: bench.run_thud_build(st.data_dir, w / f"p2b{r}", w / f"p2c{r}", 2),
         "ffmpeg CLI 1 at a time": lambda r: run_ffmpeg_parallel(st, w / f"f1{r}", 1),
         "ffmpeg CLI 2 at a time": lambda r: run_ffmpeg_parallel(st, w / f"f2{r}", 2),
+        "encode floor 1 process": lambda r: run_encode_parallel(st, 1),
+        "encode floor 2 processes": lambda r: run_encode_parallel(st, 2),
     }
     names = list(runs)
     bench.run_thud_build(st.data_dir, w / "pwarm", w / "pwarmc", 2)  # imports, pool start-up paths
@@ -83,9 +104,9 @@ def measure_procs(st: bench.Setup, repeats: int) -> dict:
     def ratio(a: str, b: str) -> float:  # median over repeats of wall[b] / wall[a]
         return statistics.median(y / x for x, y in zip(wall[a], wall[b], strict=True))
 
-    print(f"\n{'pipeline':<24} {'wall s':>8} {'clips/s':>8}")
+    print(f"\n{'pipeline':<26} {'wall s':>8} {'clips/s':>8}")
     for k in names:
-        print(f"{k:<24} {med[k]:>8.2f} {n / med[k]:>8.2f}")
+        print(f"{k:<26} {med[k]:>8.2f} {n / med[k]:>8.2f}")
     out = {
         "clips": n,
         "wall_s": wall,
@@ -94,9 +115,10 @@ def measure_procs(st: bench.Setup, repeats: int) -> dict:
         "ffmpeg_speedup_2_at_a_time": ratio("ffmpeg CLI 2 at a time", "ffmpeg CLI 1 at a time"),
         "ratio_vs_ffmpeg_1": ratio("thud build num_proc=1", "ffmpeg CLI 1 at a time"),
         "ratio_vs_ffmpeg_2": ratio("thud build num_proc=2", "ffmpeg CLI 2 at a time"),
+        "encode_speedup_2_procs": ratio("encode floor 2 processes", "encode floor 1 process"),
     }
     print(f"speed-up from 2 processes: thud {out['thud_speedup_2_procs']:.2f}x, "
-          f"ffmpeg CLI {out['ffmpeg_speedup_2_at_a_time']:.2f}x")
+          f"ffmpeg CLI {out['ffmpeg_speedup_2_at_a_time']:.2f}x, pure encoding {out['encode_speedup_2_procs']:.2f}x")
     print(f"thud / ffmpeg CLI: {out['ratio_vs_ffmpeg_1']:.2f}x with one process each, "
           f"{out['ratio_vs_ffmpeg_2']:.2f}x with two each")
     return out

@@ -102,7 +102,7 @@ def build(
     template = ThudConfig(name="probes", **config_kwargs)
     if not progress:
         datasets.disable_progress_bars()
-    prep: Prepared = prepare(template, progress=progress)
+    prep: Prepared = prepare(template, progress=progress, num_proc=num_proc)
     report = BuildReport(out_dir=str(out), settings=_settings(template, command))
     report.skipped = prep.skipped
     report.clips_used = len(prep.plans)
@@ -153,6 +153,7 @@ def _settings(config: ThudConfig, command: str | None) -> dict:
         "test_fraction": config.test_fraction,
         "audio_codec": config.audio_codec,
         "audio_bitrate_per_channel": config.audio_bitrate_per_channel,
+        "gap_fill": config.gap_fill,
         "command": command or " ".join(sys.argv),
     }
 

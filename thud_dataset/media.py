@@ -302,7 +302,10 @@ class VideoPackets:
     _mux_plan: list | None = field(default=None, repr=False)
 
     def mux_plan(self) -> list[tuple[float, bytes, int | None, int | None, int, bool]]:
-        """``(interleave key, payload, pts, dts, duration, keyframe)`` per packet, cached."""
+        """``(interleave key, payload, pts, dts, duration, keyframe)`` per packet.
+
+        Worked out on the first :func:`mux` and kept (``packets`` are not to change after).
+        """
         if self._mux_plan is None:
             tb = self.template.time_base
             num, den = tb.numerator, tb.denominator
