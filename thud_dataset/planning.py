@@ -139,7 +139,8 @@ def plan_clips(
                 Skipped(
                     clip.clip_id,
                     clip.origin or clip.path,
-                    f"no donor for swap: it is the only usable clip in the {part!r} partition",
+                    f"no donor for swap: it is the only usable clip in the {part!r} partition "
+                    "(a partition needs two clips: set 'split' in the annotations or change the test fraction)",
                 )
             )
             continue

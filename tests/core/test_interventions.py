@@ -140,3 +140,11 @@ def test_shift_and_swap_fill_their_gaps_with_room_tone_when_asked():
     assert sw[0, 500] == 1.0 and np.array_equal(sw[:, :450], fill[:, :450])
     with pytest.raises(ValueError, match="fill must have"):
         shift(x, 1000, 0.1, fill=fill[:, :10])
+
+
+def test_a_partition_with_one_clip_has_no_donor_and_says_how_to_fix_it():
+    clips = [_clip(0, split="train"), _clip(1, split="test"), _clip(2, split="test")]
+    plans, skipped = plan_clips(clips, {c.clip_id: 4.0 for c in clips}, PlanSettings())
+    assert sorted(p.clip_id for p in plans) == ["c1", "c2"]
+    assert [s.clip_id for s in skipped] == ["c0"]
+    assert "no donor" in skipped[0].reason and "'split'" in skipped[0].reason
