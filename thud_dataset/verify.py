@@ -20,8 +20,9 @@ from . import media
 def measure_lag(reference: np.ndarray, edited: np.ndarray, sample_rate: int, max_lag_s: float = 2.0) -> int:
     """The lag in samples that best aligns ``edited`` to ``reference`` (positive: later).
 
-    Both are 1-D or ``(channels, n)`` (channels are averaged). Uses FFT cross-correlation
-    restricted to ``|lag| <= max_lag_s``.
+    Both are 1-D or ``(channels, n)`` (channels are averaged); they may differ in length
+    (the shorter is zero-padded, so a short donor placed late in a long clip is found).
+    Uses FFT cross-correlation restricted to ``|lag| <= max_lag_s``.
 
     >>> import numpy as np
     >>> x = np.zeros(1000); x[100] = 1.0
@@ -32,8 +33,8 @@ def measure_lag(reference: np.ndarray, edited: np.ndarray, sample_rate: int, max
     b = np.asarray(edited, np.float64)
     a = a.mean(axis=0) if a.ndim == 2 else a
     b = b.mean(axis=0) if b.ndim == 2 else b
-    n = min(len(a), len(b))
-    a, b = a[:n] - a[:n].mean(), b[:n] - b[:n].mean()
+    a, b = a - a.mean(), b - b.mean()
+    n = max(len(a), len(b))
     size = 1 << int(np.ceil(np.log2(2 * n)))
     corr = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
     max_lag = min(int(max_lag_s * sample_rate), n - 1)

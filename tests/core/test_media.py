@@ -68,8 +68,6 @@ def test_swap_carries_the_donor_sound_placed_at_the_visual_time(materialized, na
     own = media.decode_audio(clip.path)
     donor_audio = media.decode_audio(donor.path)
     expected = conform(donor_audio.samples, donor_audio.sample_rate, own.sample_rate, own.samples.shape[0])
-    pad = max(0, swapped.samples.shape[1] - expected.shape[1])
-    expected = np.pad(expected, ((0, 0), (0, pad)))  # lags are measured over the common length
     # the donor sound, moved so its event sits at the recipient's visual time
     lag = measure_lag(expected, swapped.samples, own.sample_rate, max_lag_s=4.0)
     want = round((clip.visual_time - donor.audio_time) * own.sample_rate)
