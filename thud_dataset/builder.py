@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -28,7 +27,7 @@ import datasets
 from tqdm.auto import tqdm
 
 from . import features as F
-from .materialize import ClipScan, EncodeSettings, MediaCache, scan_clip
+from .materialize import ClipScan, EncodeSettings, MediaCache, file_key, scan_clip
 from .planning import (
     DEFAULT_MARGIN_S,
     DEFAULT_OFFSETS,
@@ -39,6 +38,7 @@ from .planning import (
 )
 from .prompts import make_prompt
 from .sources import Clip, ClipError, Skipped, get_clips
+from .video_files import default_cache_dir
 from .vocab import CHOICES, DIMENSIONS, INTERVENTION_OF, gold_label
 
 PROBE_SPLITS = ("original", "shift", "mute", "swap")
@@ -49,11 +49,6 @@ _CITATION = """\
   year   = {2026}
 }
 """
-
-
-def default_cache_dir() -> Path:
-    """Where materialized media and scans are kept: ``$THUD_CACHE`` or ``~/.cache/thud``."""
-    return Path(os.environ.get("THUD_CACHE") or Path.home() / ".cache" / "thud")
 
 
 @dataclass
@@ -119,10 +114,7 @@ class Prepared:
 
 
 def _scan_cached(clip: Clip, cache: MediaCache) -> ClipScan:
-    st = os.stat(clip.path)
-    key = hashlib.sha256(
-        f"{os.path.abspath(clip.path)}|{st.st_size}|{st.st_mtime_ns}|{clip.visual_time}|{clip.audio_time}".encode()
-    ).hexdigest()[:32]
+    key = hashlib.sha256(f"{file_key(clip.path)}|{clip.visual_time}|{clip.audio_time}".encode()).hexdigest()[:32]
     path = cache.root / "scan" / f"{key}.json"
     if path.exists():
         cached = json.loads(path.read_text())

@@ -271,7 +271,8 @@ def materialize_clip(
     return results
 
 
-def _file_key(path: str) -> str:
+def file_key(path: str) -> str:
+    """Identifies a file's content cheaply (path, size, mtime) for cache keys."""
     st = os.stat(path)
     return f"{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}"
 
@@ -287,8 +288,8 @@ class MediaCache:
     def key(self, clip: Clip, plan: ClipPlan, donor: Clip, settings: EncodeSettings) -> str:
         parts = [
             MEDIA_VERSION,
-            _file_key(clip.path),
-            _file_key(donor.path),
+            file_key(clip.path),
+            file_key(donor.path),
             json.dumps(asdict(plan), sort_keys=True),
             repr((clip.audio_time, clip.visual_time, donor.audio_time)),
             json.dumps(asdict(settings), sort_keys=True),

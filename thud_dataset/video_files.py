@@ -6,6 +6,11 @@ import os
 from pathlib import Path
 
 
+def default_cache_dir() -> Path:
+    """Thud's cache root: ``$THUD_CACHE``, else ``~/.cache/thud``."""
+    return Path(os.environ.get("THUD_CACHE") or Path.home() / ".cache" / "thud")
+
+
 def video_file(video: dict, cache_dir: str | Path | None = None) -> str:
     """A path to the video of a row's ``video`` column (``{"bytes", "path"}``).
 
@@ -23,7 +28,7 @@ def video_file(video: dict, cache_dir: str | Path | None = None) -> str:
         if path and os.path.exists(path):
             return os.path.abspath(path)
         raise FileNotFoundError(f"video {path!r} has no bytes and is not on disk")
-    root = Path(cache_dir or Path(os.environ.get("THUD_CACHE") or Path.home() / ".cache" / "thud") / "videos")
+    root = Path(cache_dir or default_cache_dir() / "videos")
     root.mkdir(parents=True, exist_ok=True)
     name = os.path.basename(path) if path else None
     if not name:

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from thud_dataset.video_files import default_cache_dir
+
 __all__ = [
     "CANARY_VERSION",
     "COUNT_PROMPT",
@@ -97,8 +99,7 @@ class Canary:
 
 def default_work_dir() -> Path:
     """``$THUD_CACHE/canaries`` or ``~/.cache/thud/canaries``."""
-    root = os.environ.get("THUD_CACHE") or Path.home() / ".cache" / "thud"
-    return Path(root) / "canaries"
+    return default_cache_dir() / "canaries"
 
 
 def beep_track(
