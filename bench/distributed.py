@@ -14,7 +14,7 @@ same clips: same probe ids, pair ids, labels, offsets, donors, and the same vide
 
 Ray is a benchmark-only dependency (``pip install "ray[data]"``), not one of Thud's.
 
-    python bench/distributed.py                      # 24 synthetic + the shared real clips
+    python bench/distributed.py                      # 24 synthetic + the real clips of tests/data/real
     python bench/distributed.py --address auto       # an existing Ray cluster
 """
 

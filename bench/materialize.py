@@ -35,7 +35,7 @@ video packets of every output are checked against the source's. The last line is
 
 Run from the repository root::
 
-    python bench/materialize.py                     # 24 synthetic + the shared real clips
+    python bench/materialize.py                     # 24 synthetic + the real clips of tests/data/real
     python bench/materialize.py --synthetic 8 --repeats 2
 """
 
@@ -69,7 +69,7 @@ from thud_dataset.sources.synthetic import generate_clips
 from thud_dataset.verify import measure_lag
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_REAL_DIR = REPO.parent / "shared" / "media" / "real"
+DEFAULT_REAL_DIR = REPO / "tests" / "data" / "real"
 CONDITIONS = ("original", "shift", "mute", "swap")
 #: event positions of the two pipelines must agree to this (seconds)
 TOLERANCE_S = 0.001
@@ -103,7 +103,7 @@ def _event_time(path: str) -> float:
 
 
 def real_clips(real_dir: Path) -> list[Clip]:
-    """The shared real clips (``shared/media/real``), with stand-in event labels."""
+    """The real clips of ``tests/data/real``, with stand-in event labels."""
     clips = []
     for path in sorted(real_dir.iterdir()):
         if path.suffix.lower() not in _REAL_SUFFIXES:

@@ -130,13 +130,13 @@ _STREAM_CHILD = textwrap.dedent(
     """
     import json, resource, sys, time
     from thud_dataset import ThudBuilder
-    from thud_dataset.builder import PROBE_SPLITS
+    from thud_dataset.vocab import SPLITS
     num_clips, cache = int(sys.argv[1]), sys.argv[2]
     b = ThudBuilder(config_name="probes", num_clips=num_clips, media_cache_dir=cache, partition="all")
     b.prepared()  # render + check + plan (not the part measured below, but inside the peak)
     after_prepare = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0, rows, nbytes = time.perf_counter(), 0, 0
-    for split in PROBE_SPLITS:
+    for split in SPLITS["probes"]:
         for row in b.as_streaming_dataset(split=split):
             rows += 1
             nbytes += len(row["video"]["bytes"])

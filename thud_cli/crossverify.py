@@ -1,7 +1,7 @@
 """`thud crossverify`, `thud annotate-onsets`, `thud oops-import`: building real annotations.
 
-Thin layers over :mod:`builder_scripts.crossverify`, :mod:`builder_scripts.onset_annotator`
-and :mod:`builder_scripts.oops`. The workflow (``docs/corpora.md``)::
+Thin layers over :mod:`thud_dataset.annotation.crossverify`, :mod:`thud_dataset.annotation.onsets`
+and :mod:`thud_dataset.annotation.oops`. The workflow (``docs/corpora.md``)::
 
     thud oops-import --oops-dir OOPS --out ann/oops.jsonl               # a visual source
     thud annotate-onsets --data-dir OOPS/oops_video --rows ann/oops.jsonl --out ann/onset.jsonl
@@ -97,7 +97,7 @@ def register(sub) -> None:
 
 
 def _crossverify(args: argparse.Namespace) -> int:
-    from builder_scripts import crossverify as cv
+    from thud_dataset.annotation import crossverify as cv
 
     out = Path(args.out)
     try:
@@ -153,8 +153,8 @@ def _crossverify(args: argparse.Namespace) -> int:
 
 
 def _onsets(args: argparse.Namespace) -> int:
-    from builder_scripts.crossverify import CrossVerifyError, read_jsonl, write_jsonl
-    from builder_scripts.onset_annotator import annotate_clips
+    from thud_dataset.annotation.crossverify import CrossVerifyError, read_jsonl, write_jsonl
+    from thud_dataset.annotation.onsets import annotate_clips
     from thud_dataset.sources.local import VIDEO_EXTENSIONS
 
     data_dir = Path(args.data_dir)
@@ -186,8 +186,8 @@ def _onsets(args: argparse.Namespace) -> int:
 
 
 def _oops(args: argparse.Namespace) -> int:
-    from builder_scripts.crossverify import write_jsonl
-    from builder_scripts.oops import convert_oops_dir
+    from thud_dataset.annotation.crossverify import write_jsonl
+    from thud_dataset.annotation.oops import convert_oops_dir
 
     try:
         rows, skipped = convert_oops_dir(

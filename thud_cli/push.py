@@ -1,6 +1,7 @@
 """`thud push` (a built dataset to the Hub) and `thud push-metric` (the metric as a Space).
 
-Thin layers over :mod:`builder_scripts.push`; see there for the upload rule.
+Thin layers over :mod:`thud_dataset.hub.push` and :mod:`thud_metrics.hub_space`; see there
+for the upload rule.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def register(sub) -> None:
 
 
 def _push(args: argparse.Namespace) -> int:
-    from builder_scripts.push import PushError, push_dataset
+    from thud_dataset.hub.push import push_dataset
+    from thud_dataset.hub.upload import PushError
 
     try:
         result = push_dataset(
@@ -91,12 +93,8 @@ def _push(args: argparse.Namespace) -> int:
 
 
 def _push_metric(args: argparse.Namespace) -> int:
-    from builder_scripts.push import (
-        DEFAULT_GRADIO_VERSION,
-        PushError,
-        push_metric_space,
-        write_plan,
-    )
+    from thud_dataset.hub.upload import PushError, write_plan
+    from thud_metrics.hub_space import DEFAULT_GRADIO_VERSION, push_metric_space
 
     try:
         result = push_metric_space(

@@ -11,8 +11,8 @@ from .lazy import lazy_exports
 _LAZY = {
     "ThudBuilder": ("builder", "ThudBuilder"),
     "ThudConfig": ("builder", "ThudConfig"),
-    "build": ("hub_layout", "build"),
-    "BuildReport": ("hub_layout", "BuildReport"),
+    "build": ("hub.layout", "build"),
+    "BuildReport": ("hub.layout", "BuildReport"),
     "video_file": ("video_files", "video_file"),
     "Clip": ("sources.base", "Clip"),
     "ClipError": ("sources.base", "ClipError"),

@@ -27,6 +27,7 @@ import datasets
 from tqdm.auto import tqdm
 
 from . import features as F
+from .citation import CITATION
 from .materialize import ClipScan, EncodeSettings, MediaCache, file_key, scan_clip
 from .planning import (
     DEFAULT_MARGIN_S,
@@ -39,16 +40,7 @@ from .planning import (
 from .prompts import make_prompt
 from .sources import Clip, ClipError, Skipped, get_clips
 from .video_files import default_cache_dir
-from .vocab import CHOICES, DIMENSIONS, INTERVENTION_OF, gold_label
-
-PROBE_SPLITS = ("original", "shift", "mute", "swap")
-_CITATION = """\
-@article{wen2026thud,
-  title  = {When Vision Speaks for Sound},
-  author = {Wen, Xiaofei and Mo, Wenjie Jacky and Fu, Xingyu and Cai, Rui and Zhu, Tinghui and Li, Wendi and Xie, Yanan and Chen, Muhao and Qi, Peng},
-  year   = {2026}
-}
-"""
+from .vocab import CHOICES, DIMENSIONS, INTERVENTION_OF, SPLITS, gold_label
 
 
 @dataclass
@@ -280,7 +272,7 @@ class ThudBuilder(datasets.GeneratorBasedBuilder):
         return datasets.DatasetInfo(
             description="Thud: audio-visual Clever-Hans probes (Shift / Mute / Swap).",
             features=feats[self.config.name],
-            citation=_CITATION,
+            citation=CITATION,
             license="see the dataset card: licences of the source clips apply",
         )
 
@@ -314,7 +306,7 @@ class ThudBuilder(datasets.GeneratorBasedBuilder):
         if self.config.name == "clips":
             return [
                 datasets.SplitGenerator(name=part, gen_kwargs={"shards": shards([w for w in work if w[1].partition == part]), "split": part})
-                for part in ("train", "test")
+                for part in SPLITS["clips"]
             ]
         part = self._partition()
         chosen = [w for w in work if part == "all" or w[1].partition == part]
@@ -322,7 +314,7 @@ class ThudBuilder(datasets.GeneratorBasedBuilder):
             return [datasets.SplitGenerator(name="train", gen_kwargs={"shards": shards(chosen), "split": "train"})]
         return [
             datasets.SplitGenerator(name=split, gen_kwargs={"shards": shards(chosen), "split": split})
-            for split in PROBE_SPLITS
+            for split in SPLITS["probes"]
         ]
 
     def _generate_examples(self, shards, split):

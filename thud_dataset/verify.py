@@ -3,7 +3,8 @@
 Claims about an intervention are checked on the output file, not assumed from the code
 that wrote it: where the audio event lands (cross-correlation against the source), that the
 video packets are the source's, that a muted file decodes to silence. The builder's own
-tests and ``thud verify`` use these functions.
+tests use these functions, and :func:`verify_build` (``builder_scripts/verify.py``) runs
+them over every probe of a built folder.
 """
 
 from __future__ import annotations
@@ -130,3 +131,60 @@ def check_condition(
                 f"audio is displaced by {check.measured_offset_s:+.4f} s, expected {offset_s:+.4f} s"
             )
     return check
+
+
+@dataclass
+class BuildCheck:
+    """The result of :func:`verify_build`: probes checked and every problem found."""
+
+    folder: str
+    checked: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.checked > 0 and not self.problems
+
+    def summary(self) -> str:
+        head = f"{self.folder}: {self.checked} probes decoded and checked, {len(self.problems)} problems"
+        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+
+
+def _parquet_rows(folder: Path, config: str, columns: list[str]) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    from .hub.card import card_configs
+
+    rows: list[dict] = []
+    for patterns in card_configs(folder).get(config, {}).values():
+        for pattern in patterns:
+            for path in sorted(folder.glob(pattern)):
+                rows += pq.read_table(path, columns=columns).to_pylist()
+    return rows
+
+
+def verify_build(folder: str | Path, *, tolerance_s: float = 0.001) -> BuildCheck:
+    """Decode every probe of a built folder and check it against its source clip.
+
+    The sources are the ``clips`` config's embedded videos. Each probe goes through
+    :func:`check_condition` with its own ``condition`` and ``offset_s``.
+    """
+    import tempfile
+
+    folder = Path(folder)
+    result = BuildCheck(str(folder))
+    sources = {r["clip_id"]: r["video"]["bytes"] for r in _parquet_rows(folder, "clips", ["clip_id", "video"])}
+    probes = _parquet_rows(folder, "probes", ["probe_id", "clip_id", "condition", "offset_s", "video"])
+    with tempfile.TemporaryDirectory(prefix="thud-verify-") as tmp:
+        for row in probes:
+            data = sources.get(row["clip_id"])
+            if data is None:
+                result.problems.append(f"probe {row['probe_id']}: clip {row['clip_id']!r} is not in the clips config")
+                continue
+            src, out = Path(tmp) / "source", Path(tmp) / "probe"
+            src.write_bytes(data)
+            out.write_bytes(row["video"]["bytes"])
+            check = check_condition(src, out, row["condition"], row["offset_s"] or 0.0, tolerance_s=tolerance_s)
+            result.checked += 1
+            result.problems += [f"probe {row['probe_id']} ({row['condition']}): {p}" for p in check.problems]
+    return result

@@ -12,18 +12,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from thud_dataset.vocab import CONDITIONS, DIMENSION_OF, DIMENSIONS, LABELS, UNKNOWN
+from thud_dataset.vocab import CONDITIONS, DIMENSION_OF, DIMENSIONS, GOLD_LABELS, LABELS, UNKNOWN
 
 from .parsing import Judge, _parse_unique
 
 #: label codes: LABELS in order, then unknown
 LABEL_CODES: tuple[str, ...] = (*LABELS, UNKNOWN)
-SYNCED, EARLY, DELAYED, SILENT, MISMATCHED, UNKNOWN_CODE = range(6)
-ORIGINAL, SHIFT, MUTE, SWAP = range(4)
-SYNC, EXISTENCE, CONSISTENCY = range(3)
+SYNCED, EARLY, DELAYED, SILENT, MISMATCHED, UNKNOWN_CODE = map(
+    LABEL_CODES.index, ("synced", "early", "delayed", "silent", "mismatched", UNKNOWN)
+)
+ORIGINAL, SHIFT, MUTE, SWAP = map(CONDITIONS.index, ("original", "shift", "mute", "swap"))
+SYNC, EXISTENCE, CONSISTENCY = map(DIMENSIONS.index, ("sync", "existence", "consistency"))
 assert LABEL_CODES[UNKNOWN_CODE] == UNKNOWN and CONDITIONS[SWAP] == "swap" and DIMENSIONS[CONSISTENCY] == "consistency"
 
-_GOLD_CODE = {c: LABELS.index(label) for c, label in (("original", "synced"), ("mute", "silent"), ("swap", "mismatched"))}
+#: ``_GOLD_OK[condition code, label code]``: whether that label can be the gold of that condition
+_GOLD_OK = np.array([[label in GOLD_LABELS[c] for label in LABELS] for c in CONDITIONS], dtype=bool)
+
 
 
 @dataclass(frozen=True)
@@ -199,12 +203,11 @@ def encode_probes(
         lambda r: f"row {r}: a {conditions[r]!r} probe must have dimension "
         f"{DIMENSION_OF[conditions[r]]!r}, not {dimensions[r]!r}",
     )
-    gold_of_cond = np.array([_GOLD_CODE["original"], -1, _GOLD_CODE["mute"], _GOLD_CODE["swap"]], dtype=np.int8)
     is_shift = cond == SHIFT
     _fail_rows(
-        np.where(is_shift, (gold != EARLY) & (gold != DELAYED), gold != gold_of_cond[cond]),
+        ~_GOLD_OK[cond, gold],
         lambda r: f"references[{r}] is {references[r]!r}, but a {conditions[r]!r} probe's gold label is "
-        + ("'early' or 'delayed'" if conditions[r] == "shift" else repr(LABELS[gold_of_cond[cond[r]]])),
+        + " or ".join(map(repr, GOLD_LABELS[conditions[r]])),
     )
 
     if offsets is None:

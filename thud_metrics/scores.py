@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from thud_dataset.vocab import CONDITIONS, DIMENSIONS, INTERVENTION_OF, LABELS
+from thud_dataset.vocab import CONDITIONS, DIMENSIONS, GOLD_LABELS, INTERVENTION_OF, LABELS
 
 from .parsing import Judge, parse_answers
 from .probes import (
@@ -215,16 +215,13 @@ def _confusion_counts(p: ProbeArrays) -> np.ndarray:
     return np.bincount(flat, minlength=len(CONDITIONS) * k * k).reshape(len(CONDITIONS), k, k)
 
 
-#: the gold labels a condition can have
-_GOLDS = {"original": ("synced",), "shift": ("early", "delayed"), "mute": ("silent",), "swap": ("mismatched",)}
-
 
 def _confusion(p: ProbeArrays) -> dict[str, dict[str, dict[str, int]]]:
     counts = _confusion_counts(p)
     return {
         c: {
             g: {label: int(counts[ci, LABELS.index(g), j]) for j, label in enumerate(LABEL_CODES)}
-            for g in _GOLDS[c]
+            for g in GOLD_LABELS[c]
         }
         for ci, c in enumerate(CONDITIONS)
     }

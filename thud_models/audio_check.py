@@ -34,6 +34,7 @@ answer and how it was read, so a reader can check the verdict by eye.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -43,6 +44,8 @@ from typing import Any
 
 from .base import Answerer
 from .canaries import CANARY_VERSION, Canary, build_canaries
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "VERDICTS",
@@ -267,7 +270,6 @@ def check_audio(
         A request that fails is recorded (``error``) and counts as unreadable; the check
         itself does not raise for it.
     """
-    import sys
 
     items = list(canaries) if canaries is not None else build_canaries(work_dir)
     evidence: list[dict[str, Any]] = []
@@ -302,8 +304,7 @@ def check_audio(
         )
         if progress:
             got = error or f"{_short(answer)!r} -> {parsed}"
-            print(f"  canary {i + 1}/{len(items)} {c.canary_id}: {got} "
-                  f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)  # fmt: skip
+            log.info("  canary %d/%d %s: %s (%.1f s)", i + 1, len(items), c.canary_id, got, time.perf_counter() - t0)
     pairs: list[dict[str, Any]] = []
     grouped: dict[str, dict[str, dict[str, Any]]] = {}
     for ev in evidence:
@@ -386,7 +387,6 @@ def recommend_audio_mode(
     model then hears exactly what the file holds), whose verdict is ``reaches``; ``None``
     if none does. ``answerer_kwargs`` go to the answerer (``timeout``, ``num_frames``...).
     """
-    import sys
 
     from .adapters.openai_compat import AUDIO_MODES, OpenAICompatAnswerer
 
@@ -395,7 +395,7 @@ def recommend_audio_mode(
     results: dict[str, AudioCheckResult] = {}
     for mode in modes:
         if progress:
-            print(f"audio mode {mode}:", file=sys.stderr)
+            log.info("audio mode %s:", mode)
         answerer = OpenAICompatAnswerer(
             model, base_url, api_key, audio_mode=mode, **answerer_kwargs
         )

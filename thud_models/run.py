@@ -20,9 +20,7 @@ the verdict is recorded in ``_meta`` and printed.
 from __future__ import annotations
 
 import datetime as _dt
-import json
-import os
-import sys
+import logging
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -31,10 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from thud_dataset.vocab import CONDITIONS
+from thud_metrics.predictions.thud_jsonl import append_line, read_thud_jsonl, write_thud_jsonl
 
 from .base import Answerer
 
-__all__ = ["RunReport", "read_run", "run_probes"]
+log = logging.getLogger(__name__)
+
+__all__ = ["RunReport", "run_probes"]
 
 
 @dataclass
@@ -91,51 +92,6 @@ def _thud_version() -> str:
         return "unknown"
 
 
-def read_run(path: str | Path) -> tuple[dict | None, dict[str, dict]]:
-    """The ``_meta`` and the last line per probe id of a (possibly interrupted) run file.
-
-    A last line without its newline (the run was killed while writing it) is ignored; any
-    other bad line is an error naming the file and line.
-    """
-    path = Path(path)
-    meta: dict | None = None
-    rows: dict[str, dict] = {}
-    if not path.exists():
-        return None, rows
-    data = path.read_text(encoding="utf-8")
-    lines = data.split("\n")
-    complete = lines[:-1]  # the part after the last newline is incomplete (or empty)
-    for lineno, line in enumerate(complete, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as e:
-            raise ValueError(f"{path}:{lineno}: not valid JSON ({e}); is this a thud run file?") from None
-        if not isinstance(row, dict):
-            raise ValueError(f"{path}:{lineno}: expected a JSON object")
-        if "_meta" in row:
-            if lineno != 1:
-                raise ValueError(f"{path}:{lineno}: a _meta line may only be the first line")
-            meta = row["_meta"]
-            continue
-        if not isinstance(row.get("probe_id"), str):
-            raise ValueError(f"{path}:{lineno}: each line needs a string probe_id")
-        rows[row["probe_id"]] = row
-    return meta, rows
-
-
-def _write_all(path: Path, meta: dict | None, rows: Sequence[dict]) -> None:
-    """Rewrite the file atomically (used only before appending starts)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        if meta is not None:
-            f.write(json.dumps({"_meta": meta}, ensure_ascii=False) + "\n")
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(path)
-
-
 def _probe_rows(
     dataset: str | Path, splits: Sequence[str], cache_dir: str | None
 ) -> Iterator[dict]:
@@ -166,12 +122,11 @@ def _audio_check(answerer: Answerer, work_dir: str | Path | None, echo: bool) ->
         warnings.warn(f"the audio-path check failed ({type(e).__name__}: {e}); not recorded", stacklevel=3)
         return None
     if echo:
-        print(result.summary() if hasattr(result, "summary") else f"audio-path check: {result.verdict}", file=sys.stderr)
+        log.info("%s", result.summary())
         if result.verdict == "does_not_reach":
-            print(
+            log.warning(
                 "WARNING: the sound of the canary clips does not reach this model; its Thud scores "
-                "will measure the picture only (see docs: the audio-path check).",
-                file=sys.stderr,
+                "will measure the picture only (see docs: the audio-path check)."
             )
     return result.to_dict()
 
@@ -266,7 +221,11 @@ def run_probes(
     out.parent.mkdir(parents=True, exist_ok=True)
     model = getattr(answerer, "name", type(answerer).__name__)
     dataset = _dataset_name(dataset_dir)
-    meta, previous = read_run(out)
+    if out.exists():
+        before = read_thud_jsonl(out, partial_ok=True, allow_empty=True)
+        meta, previous = (before.meta or None), before.rows
+    else:
+        meta, previous = None, {}
     if meta is not None:
         if meta.get("model") != model:
             raise ValueError(
@@ -292,7 +251,7 @@ def run_probes(
             meta["audio_check"] = check
         rewrite = True
     if rewrite:  # a fresh file, a new _meta, dropped error lines or a half-written last line
-        _write_all(out, meta, list(previous.values()))
+        write_thud_jsonl(out, meta, list(previous.values()))
 
     selected = []
     for row in _probe_rows(dataset_dir, splits, dataset_cache_dir):
@@ -323,8 +282,7 @@ def run_probes(
                 "error": error,
                 "seconds": round(time.perf_counter() - t0, 3),
             }
-            f.write(json.dumps(line, ensure_ascii=False) + "\n")
-            f.flush()
+            append_line(f, line)
             if error is None:
                 report.answered += 1
                 in_a_row = 0

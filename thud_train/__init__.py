@@ -5,7 +5,7 @@ this package does not import torch: the names below load on first use, so the ``
 command and the configs work on a core install.
 
 >>> from thud_train import TrainConfig, run_sft, run_dpo          # doctest: +SKIP
->>> cfg = TrainConfig.from_yaml("thud_train/configs/qwen2_5_omni.yaml")  # doctest: +SKIP
+>>> cfg = TrainConfig.from_yaml("thud_train/configs/qwen2_5_omni_3b.yaml")  # doctest: +SKIP
 >>> run_sft(cfg); run_dpo(cfg)                                   # doctest: +SKIP
 """
 

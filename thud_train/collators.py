@@ -1,7 +1,7 @@
 """Data collators that feed a row's video *and its audio* through a model's processor.
 
 TRL's own multimodal collators cover images only. For a Qwen-Omni style processor these
-collators decode each row's mp4 with PyAV (:mod:`thud_train.media`), pass the frames as the
+collators decode each row's mp4 with PyAV (:mod:`thud_models.omni.media`), pass the frames as the
 video and the decoded track as that video's audio (``load_audio_from_video=True`` with the
 audio already given, so transformers does not need torchcodec), and ask the model for
 ``use_audio_in_video=True``: video and audio tokens are then interleaved in time, which is how
@@ -22,8 +22,8 @@ from typing import Any
 import torch
 from trl.trainer.utils import flush_left, pad
 
+from thud_models.omni.media import decode_clip, frame_count, probe_duration
 from thud_train.config import MediaSettings
-from thud_train.media import decode_clip, frame_count, probe_duration
 
 __all__ = ["MediaSettings", "OmniDPOCollator", "OmniSFTCollator", "media_kind"]
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from thud_models.omni.loading import load_pretrained_model
+from thud_models.omni.processing import load_processor
 from thud_train.collators import media_kind
-from thud_train.omni import load_pretrained_model
-from thud_train.processing import load_processor
 
 #: model names that build a tiny random-weight model here instead of loading one
 TINY_MODELS = ("tiny-omni", "tiny-causal-lm")

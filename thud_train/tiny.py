@@ -6,7 +6,7 @@ exist for tests and smoke runs of the trainer, and for adapter tests elsewhere:
 
 * :func:`tiny_tokenizer` — Qwen-style special tokens (``<|im_start|>``, ``<|VIDEO|>``,
   ``<|AUDIO|>``, …) and a short chat template that renders video/audio/text content;
-* :func:`tiny_omni_processor` — a :class:`~thud_train.processing.ThudOmniProcessor`
+* :func:`tiny_omni_processor` — a :class:`~thud_models.omni.processing.ThudOmniProcessor`
   (Qwen2.5-Omni processor with the numpy video processor, Whisper features with 128 mel bins);
 * :func:`tiny_omni_thinker` — a Qwen2.5-Omni thinker with ~0.27 M parameters;
 * :func:`tiny_causal_lm` — a text-only Llama, so the trainer is checked on a second family.
@@ -102,7 +102,7 @@ def tiny_omni_processor(tokenizer: Any | None = None):
         Qwen2VLImageProcessorPil,
     )
 
-    from thud_train.processing import NumpyVideoProcessor, ThudOmniProcessor
+    from thud_models.omni.processing import NumpyVideoProcessor, ThudOmniProcessor
 
     tokenizer = tokenizer or tiny_tokenizer()
     return ThudOmniProcessor(

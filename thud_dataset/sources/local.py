@@ -23,10 +23,10 @@ Full format: ``docs/corpora.md``.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
+from ..jsonl import read_lines
 from .base import Clip, ClipError, Skipped
 
 __all__ = [
@@ -118,16 +118,6 @@ def _text(row: dict, key: str, *, required: bool) -> str | None:
     if not isinstance(value, str) or not value.strip():
         raise _RowError(f"{key} must be a non-empty string, got {value!r}")
     return value
-
-
-def _parse_line(line: str) -> dict:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise _RowError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(row, dict):
-        raise _RowError(f"expected a JSON object, got {type(row).__name__}")
-    return row
 
 
 def _row_to_clip(row: dict, data_dir: Path, origin: str, seen: dict[str, str]) -> Clip:
@@ -252,21 +242,15 @@ def load_clips(
             f"{ann_path}: annotations file not found; a local source needs one JSON object "
             f"a line with keys {', '.join(REQUIRED_KEYS)} (see docs/corpora.md)"
         )
-    try:
-        text = ann_path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ClipError(f"{ann_path}: not UTF-8 text ({exc})") from None
-
     clips: list[Clip] = []
     skipped: list[Skipped] = []
     rows: list[tuple[int, dict]] = []
     seen: dict[str, str] = {}
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for lineno, row, problem in read_lines(ann_path):
         origin = f"{ann_path.name}:{lineno}"
         try:
-            row = _parse_line(line)
+            if problem is not None:
+                raise _RowError(problem)
             rows.append((lineno, row))
             clips.append(_row_to_clip(row, data_dir, origin, seen))
         except _RowError as exc:

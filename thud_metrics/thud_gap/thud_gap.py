@@ -17,6 +17,7 @@ import datasets
 import evaluate
 import pyarrow as pa
 
+from thud_dataset.citation import CITATION
 from thud_metrics.probes import check_labels
 from thud_metrics.scores import DEFAULT_BANDS, score_probes
 
@@ -118,14 +119,7 @@ Examples:
         {'mean_abs_error': 0.0, 'median_abs_error': 0.0, 'n': 1}
 """
 
-_CITATION = """
-@misc{wen2026whenvision,
-  title={When Vision Speaks for Sound},
-  author={Wen, Xiaofei and Mo, Wenjie Jacky and Fu, Xingyu and Cai, Rui and Zhu, Tinghui
-          and Li, Wendi and Xie, Yanan and Chen, Muhao and Qi, Peng},
-  year={2026}
-}
-"""
+_CITATION = CITATION
 
 _FEATURES = datasets.Features(
     {

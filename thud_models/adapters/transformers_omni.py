@@ -1,6 +1,6 @@
 """A local ``transformers`` omni model (Qwen2.5-Omni style) as a Thud answerer.
 
-The adapter decodes the probe's video itself with PyAV (:mod:`thud_train.media`, the same
+The adapter decodes the probe's video itself with PyAV (:mod:`thud_models.omni.media`, the same
 decoding the trainer uses, so a model is evaluated on exactly the inputs it was trained
 on): ``num_frames`` frames sampled evenly at up to ``fps`` frames per second and resized to
 multiples of 28 px, and the whole audio track as 16 kHz mono on the video's timeline. It
@@ -26,12 +26,12 @@ def load_omni_processor(path_or_id: str, **kwargs: Any) -> Any:
     """The processor of an omni checkpoint, without torchvision where possible.
 
     A folder saved with Thud's processor reloads as it is
-    (:func:`thud_train.processing.load_processor`). A stock Qwen2.5-Omni checkpoint's own
+    (:func:`thud_models.omni.processing.load_processor`). A stock Qwen2.5-Omni checkpoint's own
     video processor needs torchvision; when that import fails, the processor is rebuilt
     from the checkpoint's tokenizer and Whisper feature extractor with Thud's numpy video
     processor (same patching and CLIP normalisation).
     """
-    from thud_train.processing import load_processor
+    from thud_models.omni.processing import load_processor
 
     try:
         return load_processor(path_or_id, **kwargs)
@@ -42,7 +42,7 @@ def load_omni_processor(path_or_id: str, **kwargs: Any) -> Any:
                 Qwen2VLImageProcessorPil,
             )
 
-            from thud_train.processing import NumpyVideoProcessor, ThudOmniProcessor
+            from thud_models.omni.processing import NumpyVideoProcessor, ThudOmniProcessor
 
             tokenizer = AutoTokenizer.from_pretrained(path_or_id, **kwargs)
             return ThudOmniProcessor(
@@ -147,7 +147,7 @@ class TransformersOmniAnswerer:
         load_kwargs: dict[str, Any] = {}
         if dtype:
             load_kwargs["dtype"] = dtype
-        from thud_train.omni import load_pretrained_model
+        from thud_models.omni.loading import load_pretrained_model
 
         model = load_pretrained_model(path_or_id, "AutoModelForImageTextToText", **load_kwargs)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -187,7 +187,7 @@ class TransformersOmniAnswerer:
         ``input_ids``, ``pixel_values_videos``, ``video_grid_thw`` and, with audio,
         ``input_features`` / ``feature_attention_mask`` of the video's own track.
         """
-        from thud_train.media import decode_clip, frame_count, probe_duration
+        from thud_models.omni.media import decode_clip, frame_count, probe_duration
 
         duration = probe_duration(video_path)
         clip = decode_clip(

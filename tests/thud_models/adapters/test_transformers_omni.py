@@ -1,0 +1,89 @@
+"""The transformers adapter on a tiny random-weight Qwen2.5-Omni thinker (built from a
+config, nothing downloaded): a real synthetic probe's frames *and* audio reach the model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.helpers.models import torch_available, video_path
+
+pytestmark = pytest.mark.skipif(
+    not torch_available(), reason="torch/transformers not installed (the train extra); CI installs them"
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_omni_dir(tmp_path_factory):
+    """A tiny Qwen2.5-Omni thinker and its processor saved to a folder (thud_train.tiny)."""
+    from thud_train.tiny import save_tiny_omni
+
+    return save_tiny_omni(str(tmp_path_factory.mktemp("tiny-omni")), seed=0)
+
+
+@pytest.fixture(scope="module")
+def answerer(tiny_omni_dir):
+    from thud_models import TransformersOmniAnswerer
+
+    return TransformersOmniAnswerer.from_pretrained(tiny_omni_dir, device="cpu", num_frames=8, max_new_tokens=5)
+
+
+def _clip_probes(probe_rows):
+    original = next(r for r in probe_rows["original"] if r["dimension"] == "existence")
+    muted = next(r for r in probe_rows["mute"] if r["clip_id"] == original["clip_id"])
+    return original, muted
+
+
+def test_generates_an_answer_from_frames_and_audio(answerer, probe_rows):
+    original, _ = _clip_probes(probe_rows)
+    text = answerer.answer(video_path(original), original["prompt"])
+    assert isinstance(text, str)
+    assert answerer.name.startswith("transformers:") and answerer.use_audio_in_video
+
+
+def test_inputs_hold_the_probe_video_and_its_own_audio(answerer, probe_rows):
+    original, muted = _clip_probes(probe_rows)
+    tokenizer = answerer.processor.tokenizer
+    audio_id = tokenizer.convert_tokens_to_ids("<|AUDIO|>")
+    video_id = tokenizer.convert_tokens_to_ids("<|VIDEO|>")
+    inputs = {}
+    for name, row in (("original", original), ("mute", muted)):
+        x = answerer.prepare(video_path(row), row["prompt"])
+        ids = x["input_ids"][0].tolist()
+        assert ids.count(video_id) > 0 and ids.count(audio_id) > 0  # interleaved audio-in-video
+        grid = x["video_grid_thw"][0].tolist()
+        assert grid[0] == 8 // 2 and grid[1] * 14 == 168 and grid[2] * 14 == 224  # 8 frames, 224x168
+        # 4 s of 16 kHz audio -> 400 mel frames of the 3000-frame (30 s) window
+        assert int(x["feature_attention_mask"].sum()) == 400
+        inputs[name] = x
+    # same picture, different sound: only the audio features differ
+    assert np.array_equal(inputs["original"]["pixel_values_videos"].numpy(), inputs["mute"]["pixel_values_videos"].numpy())
+    on = inputs["original"]["input_features"][0, :, :400].numpy()
+    off = inputs["mute"]["input_features"][0, :, :400].numpy()
+    assert on.std() > 10 * off.std()  # the impact is in the mel features; the muted track is flat
+
+
+def test_frames_only_control(tiny_omni_dir, probe_rows):
+    from thud_models import TransformersOmniAnswerer
+
+    blind = TransformersOmniAnswerer.from_pretrained(
+        tiny_omni_dir, device="cpu", num_frames=4, max_new_tokens=2, use_audio_in_video=False
+    )
+    original, _ = _clip_probes(probe_rows)
+    x = blind.prepare(video_path(original), original["prompt"])
+    assert "input_features" not in x
+    assert isinstance(blind.answer(video_path(original), original["prompt"]), str)
+
+
+def test_thud_run_with_a_transformers_spec(tiny_omni_dir, dataset_dir, tmp_path):
+    from thud_models import make_answerer, run_probes
+
+    answerer = make_answerer(f"transformers:{tiny_omni_dir}", device="cpu", num_frames=4, max_new_tokens=3)
+    out = tmp_path / "tiny.jsonl"
+    report = run_probes(answerer, dataset_dir, out, splits=("shift",), limit=2, check_audio=False, progress=False)
+    assert report.answered == 2 and report.failed == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert lines[0]["_meta"]["answerer_settings"]["use_audio_in_video"] is True
+    assert all(isinstance(line["answer"], str) and line["error"] is None for line in lines[1:])

@@ -1,0 +1,582 @@
+"""The dataset card (``README.md``) of a built Thud dataset.
+
+:func:`render_card` turns the facts of one build into the card a Hub user expects: YAML
+front matter whose ``configs:`` list names the parquet files per config/split (this is
+what makes ``load_dataset(folder_or_repo, config)`` work), then what Thud is, how to load
+it, the configs/splits and columns, how the interventions were made (offsets, seed,
+codec), what was skipped, licences and attribution of the sources, and the citation.
+
+Imports only the standard library, PyYAML and the project's vocabulary, so the builder can
+call it anywhere.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..citation import CITATION
+from ..vocab import CONFIGS, PARTITIONS, SPLITS
+
+__all__ = ["CITATION", "CardError", "card_configs", "data_files_pattern", "license_ids", "read_front_matter", "render_card"]
+
+#: the configs of a build, in card order; the first present one is the default config
+_CONFIG_ORDER = CONFIGS
+_SPLIT_ORDER = (*SPLITS["probes"], *PARTITIONS)
+
+_CONFIG_ABOUT = {
+    "probes": "one row per probe: a video with original or intervened audio, a prompt and its gold label",
+    "preferences": "chosen / rejected answers per probe, for preference training (DPO)",
+    "clips": "the annotated source clips with their event-time labels",
+}
+_SPLIT_ABOUT = {
+    "original": "unedited audio (re-encoded like every condition); one probe per clip and dimension",
+    "shift": "audio displaced by `offset_s`; one probe per clip",
+    "mute": "audio replaced by digital silence (the audio stream stays); one probe per clip",
+    "swap": "audio replaced by a donor clip's audio; one probe per clip",
+    "test": "clips of the evaluation partition",
+    "train": "clips of the training partition (never overlaps test)",
+}
+_COLUMN_ABOUT = {
+    "probe_id": "opaque unique id (hash)",
+    "pair_id": "shared by the original probe and the intervened probe of one clip and dimension",
+    "clip_id": "the source clip",
+    "file": "the source file name",
+    "dimension": "`sync` (original vs shift), `existence` (original vs mute), `consistency` (original vs swap)",
+    "condition": "`original`, `shift`, `mute` or `swap`",
+    "offset_s": "`tau` of a shift probe (s; > 0 audio delayed, < 0 audio early); 0.0 otherwise",
+    "donor_clip_id": "the clip whose audio a swap probe carries",
+    "video": "`{bytes, path}`: the mp4/mkv file itself (bytes embedded), `path` an opaque content-hash name",
+    "prompt": "the question put to the model; its options are `choices` as letters A, B, C",
+    "choices": "labels in the order of the prompt's letters",
+    "label": "gold label: `synced`, `early`, `delayed`, `silent` or `mismatched`",
+    "chosen": "the audio-verified answer",
+    "rejected": "the visually plausible but wrong answer",
+    "visual_event": "what is seen",
+    "visual_time": "when it is seen (s from the first video frame)",
+    "audio_event": "what is heard",
+    "audio_time": "when it is heard in the original audio (s)",
+    "category": "sound category, if annotated",
+    "edited_audio_time": "where the audio event is in the edited audio (s); null for mute",
+    "duration_s": "clip duration (s)",
+    "partition": "`train` or `test` (seeded, recorded, never overlapping)",
+    "source": "`synthetic` or `local`",
+    "license": "licence and attribution of the source clip",
+}
+
+_SKIPPED_SHOWN = 50
+
+
+def data_files_pattern(config: str, split: str) -> str:
+    """The ``data_files`` glob of one config/split in the built layout."""
+    return f"data/{config}/{split}-*.parquet"
+
+
+def _get(info: Mapping[str, Any], *names: str, default: Any = None) -> Any:
+    """The first of ``names`` present (and not None) in ``info``."""
+    for name in names:
+        value = info.get(name)
+        if value is not None:
+            return value
+    return default
+
+
+def _ordered(keys: Iterable[str], order: tuple[str, ...]) -> list[str]:
+    keys = list(keys)
+    return [k for k in order if k in keys] + sorted(k for k in keys if k not in order)
+
+
+_CC = re.compile(r"\bCC[\s-]*(BY(?:[\s-]*(?:NC|SA|ND))*)[\s-]*(\d\.\d)", re.IGNORECASE)
+_CC0 = re.compile(r"\bCC[\s-]*0\b|public domain", re.IGNORECASE)
+_SPDX = {
+    "apache-2.0": re.compile(r"\bapache(?:[\s-]*license)?[\s,-]*(?:version\s*)?2(?:\.0)?\b", re.I),
+    "mit": re.compile(r"\bMIT\b"),
+}
+
+
+def license_ids(licences: Iterable[str | None]) -> list[str]:
+    """Hub licence identifiers for free-text licence/attribution strings.
+
+    ``"CC BY 2.0, Copyright 2012 …"`` gives ``cc-by-2.0``; CC variants keep their
+    NC/SA/ND parts; ``CC0`` or "public domain" gives ``cc0-1.0``; a missing string gives
+    ``unknown``; anything unrecognised gives ``other``. Sorted, without repeats.
+
+    >>> license_ids(["CC BY 3.0, (c) Blender Foundation", "CC BY-NC-SA 4.0", None])
+    ['cc-by-3.0', 'cc-by-nc-sa-4.0', 'unknown']
+    """
+    ids: set[str] = set()
+    for text in licences:
+        if not text or not str(text).strip():
+            ids.add("unknown")
+            continue
+        text = str(text)
+        m = _CC.search(text)
+        if m:
+            parts = re.split(r"[\s-]+", m.group(1).lower())
+            ids.add("cc-" + "-".join(parts) + "-" + m.group(2))
+        elif _CC0.search(text):
+            ids.add("cc0-1.0")
+        else:
+            ids.add(next((k for k, rx in _SPDX.items() if rx.search(text)), "other"))
+    return sorted(ids)
+
+
+def _size_category(n: int) -> str:
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K")):
+        if n < limit:
+            return name
+    return "100K<n<1M" if n < 1_000_000 else "n>1M"
+
+
+def _front_matter(info: Mapping[str, Any], configs: Mapping[str, Mapping[str, int]]) -> dict:
+    licences = list(_get(info, "licenses", "licences", default=[]) or [])
+    source = _get(info, "source", default="synthetic")
+    explicit = _get(info, "license")
+    if explicit:
+        license_value: str | list[str] = explicit
+    elif licences:
+        ids = license_ids(licences)
+        license_value = ids[0] if len(ids) == 1 else ids
+    elif source == "synthetic":
+        # synthetic clips are generated by Thud itself and released as CC0
+        license_value = "cc0-1.0"
+    else:
+        license_value = "unknown"
+    total = sum(int(n or 0) for splits in configs.values() for n in splits.values())
+    meta: dict[str, Any] = {
+        "pretty_name": _get(info, "pretty_name", default="Thud"),
+        "license": license_value,
+        "task_categories": ["video-text-to-text", "visual-question-answering"],
+        "tags": [
+            "audio-visual",
+            "audio",
+            "video",
+            "benchmark",
+            "hallucination",
+            "audio-visual-synchronization",
+            "clever-hans",
+            "counterfactual",
+            "dpo",
+        ],
+        "size_categories": [_size_category(total)],
+        "configs": [],
+    }
+    names = _ordered(configs, _CONFIG_ORDER)
+    sizes = _split_bytes(info, configs)
+    if sizes:
+        # datasets (5.2) keys its cache of a local folder on the card's configs and
+        # dataset_info only, not on the files: without content-dependent sizes here, a
+        # rebuilt folder (or another folder of the same name) loads stale cached rows
+        meta["dataset_info"] = [
+            {
+                "config_name": name,
+                "splits": [
+                    {
+                        "name": split,
+                        "num_bytes": sizes[name][split],
+                        "num_examples": int(configs[name][split]),
+                    }
+                    for split in _ordered(configs[name], _SPLIT_ORDER)
+                ],
+                "download_size": sum(sizes[name].values()),
+                "dataset_size": sum(sizes[name].values()),
+            }
+            for name in names
+        ]
+    for i, name in enumerate(names):
+        entry: dict[str, Any] = {"config_name": name}
+        if i == 0:
+            entry["default"] = True
+        entry["data_files"] = [
+            {"split": split, "path": data_files_pattern(name, split)}
+            for split in _ordered(configs[name], _SPLIT_ORDER)
+        ]
+        meta["configs"].append(entry)
+    return meta
+
+
+def _num_key(kv: tuple[Any, Any]) -> tuple[float, str]:
+    try:
+        return (float(kv[0]), "")
+    except (TypeError, ValueError):
+        return (math.inf, str(kv[0]))
+
+
+def _split_bytes(
+    info: Mapping[str, Any], configs: Mapping[str, Mapping[str, int]]
+) -> dict[str, dict[str, int]] | None:
+    """Bytes of each config/split's parquet files: ``info["split_bytes"]``, or measured in
+    ``info["out_dir"]``; None when unknown (then the card has no ``dataset_info``)."""
+    given = info.get("split_bytes")
+    if isinstance(given, Mapping):
+        try:
+            return {c: {s: int(given[c][s]) for s in configs[c]} for c in configs}
+        except (KeyError, TypeError, ValueError):
+            return None
+    out_dir = info.get("out_dir")
+    if not out_dir or not configs:
+        return None
+    sizes: dict[str, dict[str, int]] = {}
+    for config, splits in configs.items():
+        sizes[config] = {}
+        for split in splits:
+            files = list((Path(out_dir) / "data" / config).glob(f"{split}-*.parquet"))
+            if not files:
+                return None
+            sizes[config][split] = sum(f.stat().st_size for f in files)
+    return sizes
+
+
+def _fmt_offsets(offsets: Any) -> str:
+    if not offsets:
+        return "the builder's default set"
+    try:
+        return ", ".join(f"{float(o):+g} s" for o in offsets)
+    except (TypeError, ValueError):
+        return str(offsets)
+
+
+def _audio_policy(info: Mapping[str, Any]) -> str:
+    audio = info.get("audio") if isinstance(info.get("audio"), Mapping) else {}
+    codec = _get(audio, "codec") or _get(info, "audio_codec", "codec", default="aac")
+    bitrate = _get(audio, "bit_rate_per_channel", "bitrate_per_channel", "bit_rate", "bitrate")
+    bitrate = bitrate or _get(
+        info, "audio_bit_rate_per_channel", "audio_bitrate_per_channel", "audio_bitrate"
+    )
+    rate = _get(audio, "sample_rate", "sample_rate_policy") or _get(
+        info, "audio_sample_rate", "sample_rate_policy", default="the source's own sample rate"
+    )
+    parts = [f"codec `{codec}`"]
+    if bitrate:
+        parts.append(
+            f"{int(bitrate) // 1000} kb/s per channel"
+            if isinstance(bitrate, (int, float))
+            else f"bit rate {bitrate}"
+        )
+    parts.append(f"sample rate: {rate}" if not isinstance(rate, (int, float)) else f"{rate} Hz")
+    return ", ".join(parts)
+
+
+def _skipped_lines(info: Mapping[str, Any]) -> list[str]:
+    skipped = _get(info, "skipped", "skipped_reasons", default=[]) or []
+    if isinstance(skipped, Mapping):  # {clip_id: reason}
+        skipped = [f"{k}: {v}" for k, v in skipped.items()]
+    lines = []
+    for item in list(skipped)[:_SKIPPED_SHOWN]:
+        if isinstance(item, Mapping):
+            where = item.get("origin") or ""
+            cid = item.get("clip_id") or item.get("clip_id_or_file") or ""
+            text = ": ".join(str(x) for x in (where, cid, item.get("reason", "")) if x)
+        else:
+            text = str(item)
+        lines.append(f"* {text.replace(chr(10), ' ')}")
+    if len(skipped) > _SKIPPED_SHOWN:
+        lines.append(f"* … and {len(skipped) - _SKIPPED_SHOWN} more (see `build_report.json`)")
+    return lines
+
+
+def _columns(config: str) -> list[str]:
+    try:  # the schema is the single truth about columns; descriptions are ours
+        from thud_dataset import features
+    except ImportError:  # pragma: no cover - datasets missing
+        return []
+    schema = {
+        "probes": "PROBE_FEATURES",
+        "clips": "CLIP_FEATURES",
+        "preferences": "PREFERENCE_FEATURES",
+    }.get(config)
+    feats = getattr(features, schema, None) if schema else None
+    return list(feats) if feats is not None else []
+
+
+def render_card(info: Mapping[str, Any] | None = None) -> str:
+    """The dataset card ``README.md`` of one build.
+
+    Parameters
+    ----------
+    info
+        Facts of the build; every key is optional:
+
+        * ``configs``: ``{config_name: {split: num_rows}}`` (drives the YAML ``configs:``);
+        * ``repo_id``: how the card's snippets name the dataset (default ``"<org>/thud"``);
+        * ``source`` (``synthetic``/``local``), ``seed``, ``offsets`` (list of s),
+          ``margin_s``, ``test_fraction``;
+        * ``audio``: ``{codec, bit_rate_per_channel, sample_rate}`` (or flat
+          ``audio_codec``, ``audio_bit_rate_per_channel``, ``audio_sample_rate``);
+        * ``clips_used``, ``clips_skipped``, ``skipped`` (list of ``Skipped``-like dicts
+          or strings);
+        * ``licenses``: licence/attribution strings of the sources (one per clip or
+          deduplicated), ``license``: a Hub licence id that overrides the derived one;
+        * ``command``: the build command line; ``thud_version``; ``pretty_name``;
+        * ``out_dir``: the built folder (or ``split_bytes``: ``{config: {split: bytes}}``):
+          gives the card a ``dataset_info`` with the parquet sizes. Pass it: ``datasets``
+          caches a local folder by its card, so without it a rebuilt folder loads stale
+          rows from the cache.
+
+    Returns
+    -------
+    str
+        Markdown with YAML front matter.
+    """
+    info = dict(info or {})
+    configs: dict[str, dict[str, int]] = {
+        str(k): dict(v or {}) for k, v in (_get(info, "configs", default={}) or {}).items()
+    }
+    meta = _front_matter(info, configs)
+    repo = _get(info, "repo_id", default="<org>/thud")
+    default_config = next(iter(_ordered(configs, _CONFIG_ORDER)), "probes")
+    source = _get(info, "source", default="synthetic")
+    out: list[str] = [
+        "---",
+        yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).rstrip(),
+        "---",
+        "",
+    ]
+    w = out.append
+
+    w("# Thud: does your omni model listen?")
+    w("")
+    w(
+        "Thud (Temporal and Hallucination Unmasking Diagnostics) probes whether a "
+        "video-capable multimodal model really *listens* to the sound of a video, or guesses it "
+        'from the picture (the audio-visual "Clever Hans" effect). Each clip shows an event '
+        "whose picture implies a sound; its audio is then moved (**shift**), removed "
+        "(**mute**) or replaced (**swap**), and the model is asked about the sound. A model that "
+        'answers from the picture keeps saying "synchronized" after the audio was edited.'
+    )
+    w("")
+    w("## Quick start")
+    w("")
+    w("```python")
+    w("from datasets import load_dataset")
+    w("")
+    w(f'probes = load_dataset("{repo}", "{default_config}", split="shift")')
+    w("ex = probes[0]")
+    w('open(ex["video"]["path"], "wb").write(ex["video"]["bytes"])  # the clip, audio included')
+    w('print(ex["prompt"], ex["choices"], ex["label"])')
+    w("```")
+    w("")
+    w(
+        "Rows need neither torch nor torchcodec: `video` is a `Video(decode=False)` column. "
+        "Score answers with the `thud_gap` metric (`evaluate.load(...)`), which reports "
+        "accuracy per condition, the original-minus-intervened gap per dimension, pair "
+        "accuracy and hallucination rates."
+    )
+    w("")
+
+    w("## Configs and splits")
+    w("")
+    if configs:
+        w("| config | split | rows | what it holds |")
+        w("| --- | --- | ---: | --- |")
+        for name in _ordered(configs, _CONFIG_ORDER):
+            for split in _ordered(configs[name], _SPLIT_ORDER):
+                about = _SPLIT_ABOUT.get(split, "")
+                w(f"| `{name}` | `{split}` | {configs[name][split]} | {about} |")
+        w("")
+        for name in _ordered(configs, _CONFIG_ORDER):
+            if name in _CONFIG_ABOUT:
+                w(f"* `{name}`: {_CONFIG_ABOUT[name]}.")
+        w("")
+    else:
+        w("(no configs recorded for this build)")
+        w("")
+    if "probes" in configs:
+        w(
+            "A *pair* is the original probe and the intervened probe of one clip and one "
+            "dimension (same `pair_id`): `original` holds one probe per (clip, dimension), "
+            "`shift`/`mute`/`swap` one per clip. Gold labels: original → `synced`; shift → "
+            "`early` (`offset_s` < 0) or `delayed` (> 0); mute → `silent`; swap → `mismatched`."
+        )
+        w("")
+
+    w("## Columns")
+    w("")
+    for name in _ordered(configs, _CONFIG_ORDER) or list(_CONFIG_ORDER[:1]):
+        cols = _columns(name)
+        if not cols:
+            continue
+        w(f"`{name}`:")
+        w("")
+        w("| column | meaning |")
+        w("| --- | --- |")
+        for col in cols:
+            w(f"| `{col}` | {_COLUMN_ABOUT.get(col, '')} |")
+        w("")
+
+    w("## How the interventions were made")
+    w("")
+    seed = _get(info, "seed")
+    margin = _get(info, "margin_s")
+    w(
+        "* **Shift**: `a'(t) = a(t - tau)`, same length, the gap filled with digital silence. "
+        f"Offsets `tau`: {_fmt_offsets(_get(info, 'offsets'))}"
+        + (
+            f"; a clip gets an offset only if the shifted audio event stays at least {margin:g} s "
+            "inside the clip"
+            if isinstance(margin, (int, float))
+            else "; offsets that would push the audio event out of the clip are not used"
+        )
+        + ". Every probe records `offset_s` and `edited_audio_time`."
+    )
+    w(
+        "* **Mute**: the samples are replaced by digital silence of the same length, rate and "
+        "channel count; the audio stream stays in the file."
+    )
+    w(
+        "* **Swap**: the audio of a donor clip, length-matched, with the donor's audio event placed "
+        "at the recipient's visual-event time; the donor is chosen from the seed, is never the "
+        "clip itself, is not silent, and prefers a different sound category."
+    )
+    w(
+        f"* **Encoding**: the audio of a clip is decoded once; every condition, the original "
+        f"included, is re-encoded the same way ({_audio_policy(info)}) and muxed with the "
+        "video packets copied unchanged (the picture is never re-encoded). File names are "
+        "content hashes, so nothing but the sound tells the conditions apart. The offset a "
+        "decoder hears in each output equals `tau` to within a millisecond (checked by "
+        "decoding the outputs)."
+    )
+    w(
+        "* **Determinism**: "
+        + (f"seed `{seed}`; " if seed is not None else "")
+        + "same inputs and seed give byte-identical files."
+    )
+    tf = _get(info, "test_fraction")
+    w(
+        "* **Partition**: clips are assigned to `train`/`test` deterministically"
+        + (f" (test fraction {tf:g})" if isinstance(tf, (int, float)) else "")
+        + "; training and evaluation clips never overlap, and a clip's annotated `split` wins."
+    )
+    w("")
+    w(
+        "**Media rule**: every video is embedded in the parquet files as bytes (`video.bytes`); "
+        "the repository holds no loose media files, so `load_dataset` and streaming need "
+        "nothing else."
+    )
+    w("")
+
+    w("## Build")
+    w("")
+    used = _get(info, "clips_used", "num_clips", "num_clips_used")
+    skipped_n = _get(info, "clips_skipped", "num_clips_skipped", "num_skipped")
+    skipped_lines = _skipped_lines(info)
+    if skipped_n is None and skipped_lines:
+        skipped_n = len(_get(info, "skipped", "skipped_reasons", default=[]))
+    w(
+        f"* source: `{source}`"
+        + (
+            " (procedurally generated clips with exact event times)"
+            if source == "synthetic"
+            else " (a folder of videos with `annotations.jsonl`)"
+        )
+    )
+    if used is not None:
+        w(f"* clips used: {used}")
+    if skipped_n is not None:
+        w(f"* clips skipped: {skipped_n}")
+    partitions = _get(info, "partitions")
+    if isinstance(partitions, Mapping) and partitions:
+        w("* clips per partition: " + ", ".join(f"{k}: {v}" for k, v in sorted(partitions.items())))
+    offset_counts = _get(info, "offset_counts")
+    if isinstance(offset_counts, Mapping) and offset_counts:
+        w(
+            "* shift offsets used (tau → clips): "
+            + ", ".join(f"{k} s: {v}" for k, v in sorted(offset_counts.items(), key=_num_key))
+        )
+    version = _get(info, "thud_version", "version")
+    if version:
+        w(f"* thud version: {version}")
+    command = _get(info, "command", "build_command")
+    if command:
+        w("* command:")
+        w("")
+        w("  ```")
+        w(f"  {command if isinstance(command, str) else ' '.join(map(str, command))}")
+        w("  ```")
+    w("")
+    if skipped_lines:
+        w("Skipped clips and why:")
+        w("")
+        out.extend(skipped_lines)
+        w("")
+    w("`build_report.json` holds the full plan (offset and donor per clip) and every skip.")
+    w("")
+
+    w("## Licence and attribution")
+    w("")
+    lic = meta["license"]
+    w(f"Licence of this dataset: `{', '.join(lic) if isinstance(lic, list) else lic}`.")
+    licences = [str(x) for x in (_get(info, "licenses", "licences", default=[]) or []) if x]
+    if source == "synthetic" and not licences:
+        w("The clips are synthetic: generated by Thud, they contain no third-party footage.")
+    if licences:
+        w(
+            "The source clips keep their own licences; keep this attribution when you redistribute them:"
+        )
+        w("")
+        for text in dict.fromkeys(licences):  # unique, in first-seen order
+            w(f"* {text}")
+    w("")
+    w("## Citation")
+    w("")
+    w("```bibtex")
+    w(CITATION)
+    w("```")
+    w("")
+    return "\n".join(out)
+
+
+# -- reading a card back ------------------------------------------------------------------
+
+
+class CardError(ValueError):
+    """A dataset card that cannot be read; the message names the file."""
+
+
+def read_front_matter(readme: Path) -> dict:
+    text = readme.read_text(encoding="utf-8")
+    if not text.startswith("---"):
+        raise CardError(f"{readme}: no YAML front matter (the card must start with '---')")
+    try:
+        _, block, _ = text.split("---", 2)
+        meta = yaml.safe_load(block) or {}
+    except (ValueError, yaml.YAMLError) as exc:
+        raise CardError(f"{readme}: YAML front matter cannot be read ({exc})") from None
+    if not isinstance(meta, dict):
+        raise CardError(f"{readme}: YAML front matter is not a mapping")
+    return meta
+
+
+def card_configs(folder: str | Path) -> dict[str, dict[str, list[str]]]:
+    """``{config: {split: [data_files patterns]}}`` from the card's YAML ``configs:``."""
+    readme = Path(folder) / "README.md"
+    if not readme.is_file():
+        raise CardError(f"{readme}: no dataset card; build the folder with `thud build` first")
+    meta = read_front_matter(readme)
+    configs = meta.get("configs")
+    if not configs:
+        raise CardError(f"{readme}: the YAML front matter has no 'configs:' list")
+    out: dict[str, dict[str, list[str]]] = {}
+    for i, entry in enumerate(configs):
+        name = entry.get("config_name") if isinstance(entry, dict) else None
+        files = entry.get("data_files") if isinstance(entry, dict) else None
+        if not name or not files:
+            raise CardError(f"{readme}: configs[{i}] needs config_name and data_files")
+        splits: dict[str, list[str]] = {}
+        if isinstance(files, (str, list)) and not (
+            isinstance(files, list) and files and isinstance(files[0], dict)
+        ):
+            splits["train"] = [files] if isinstance(files, str) else list(files)
+        else:
+            for item in files:
+                paths = item.get("path")
+                splits[item.get("split", "train")] = (
+                    [paths] if isinstance(paths, str) else list(paths)
+                )
+        out[str(name)] = splits
+    return out
