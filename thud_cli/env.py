@@ -92,6 +92,7 @@ def _ffmpeg_cli() -> str:
     try:
         out = subprocess.run([path, "-hide_banner", "-version"], capture_output=True, text=True, timeout=20)
         first = (out.stdout or out.stderr).splitlines()[0] if (out.stdout or out.stderr) else "?"
+        first = first.split(" Copyright")[0]
     except (OSError, subprocess.SubprocessError) as e:
         first = f"cannot run: {e}"
     return f"{first} ({path})"

@@ -34,6 +34,7 @@ True
 from __future__ import annotations
 
 import ast
+import functools
 import logging
 import os
 import re
@@ -306,6 +307,12 @@ def library_imports(source: str, filename: str = "<module>") -> list[str]:
     return [n for n in dict.fromkeys(names) if n not in _STDLIB]
 
 
+@functools.lru_cache(maxsize=1)
+def _import_names() -> dict[str, list[str]]:
+    """Import name -> distributions (a scan of every installed distribution: seconds)."""
+    return metadata.packages_distributions()
+
+
 def requirement_for(import_name: str) -> str:
     """The requirement line installing ``import_name``: its distribution, with the version
     range Thud itself requires when Thud names that distribution.
@@ -313,8 +320,10 @@ def requirement_for(import_name: str) -> str:
     >>> requirement_for("yaml").lower().startswith("pyyaml")
     True
     """
-    dists = sorted(metadata.packages_distributions().get(import_name, [import_name]))
-    dist = dists[0]
+    try:  # most packages are imported by their distribution's name: no scan needed
+        dist = metadata.distribution(import_name).metadata["Name"]
+    except metadata.PackageNotFoundError:
+        dist = sorted(_import_names().get(import_name, [import_name]))[0]
     key = re.sub(r"[-_.]+", "-", dist).lower()
     try:
         required = metadata.requires("thud") or []
