@@ -77,8 +77,8 @@ def register(sub) -> None:
         action="append",
         default=[],
         metavar="REQ",
-        help="extra line for the Space's requirements.txt (repeatable), e.g. "
-        "'thud @ git+https://github.com/ORG/thud'",
+        help="extra line for the Space's requirements.txt (repeatable); a line for a package "
+        "the folder already lists replaces it (the default folder needs no Thud)",
     )
     m.add_argument("--sdk-version", default=None, help="gradio version the Space runs")
     m.add_argument("--token", default=None, help="Hub token (default: the stored login / HF_TOKEN)")

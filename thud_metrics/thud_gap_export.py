@@ -4,7 +4,9 @@
 script in an environment that may not have Thud, so the exported folder carries the Thud
 code the metric runs: the module script ``thud_metrics/thud_gap/thud_gap.py`` and every
 Thud module it imports, directly or through others (found by reading the imports, lazy ones
-inside functions too), each written next to the script as one flat file
+inside functions too; a name a package re-exports is taken from the module that defines
+it, so a package ``__init__`` is carried only when it defines what is imported), each
+written next to the script as one flat file
 (``thud_metrics.scores`` → ``thud_metrics__scores.py``) with its imports of Thud modules
 rewritten as relative imports of those files. Nothing is hand-copied: the package's own
 pure-numpy metric code is the one source, and an export made after a change carries it.
@@ -143,10 +145,42 @@ def _resolve(root: Path, module: _Module, dotted: str, line: int) -> _Module:
     return found
 
 
+def _reexport(root: Path, package: _Module, name: str, depth: int = 0) -> tuple[_Module, str | None] | None:
+    """Where a package's ``__init__`` gets ``name`` from, when it re-exports it with a
+    top-level ``from .sub import name``: (the defining module, the name there), or (the
+    submodule, None) when the name is a module. None when ``__init__`` defines it itself.
+
+    Following re-exports keeps ``from thud_metrics import score_probes`` from carrying the
+    whole package ``__init__`` (and everything it imports) into an export.
+    """
+    if depth > 10:
+        return None
+    tree = ast.parse(package.path.read_text(encoding="utf-8"), filename=str(package.path))
+    for node in tree.body:
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        for alias in node.names:
+            if (alias.asname or alias.name) != name or alias.name == "*":
+                continue
+            source = _absolute(package, node)
+            if not _is_thud(root, source):
+                return None
+            sub = _find(root, f"{source}.{alias.name}")
+            if sub is not None:
+                return sub, None
+            found = _find(root, source)
+            if found is None:
+                return None
+            if found.is_package:
+                return _reexport(root, found, alias.name, depth + 1) or (found, alias.name)
+            return found, alias.name
+    return None
+
+
 def _targets(root: Path, module: _Module, node: ast.Import | ast.ImportFrom):
-    """The Thud modules one import statement binds, as (kind, name, alias, target) tuples:
-    ``("module", ...)`` binds a module, ``("names", ...)`` names of a module, ``("other", ...)``
-    a statement that is not Thud's and stays as it is."""
+    """What one import statement binds, as ``(kind, alias, target)``: ``"module"`` binds
+    the Thud module ``target`` (as ``alias``), ``"names"`` binds ``alias`` from the Thud
+    module ``target``, ``"other"`` is not Thud's and stays as written."""
     if isinstance(node, ast.Import):
         for alias in node.names:
             if not _is_thud(root, alias.name):
@@ -170,8 +204,18 @@ def _targets(root: Path, module: _Module, node: ast.Import | ast.ImportFrom):
         sub = _find(root, f"{target}.{alias.name}") if alias.name != "*" else None
         if sub is not None:
             yield ("module", alias, sub)
+            continue
+        source = _resolve(root, module, target, node.lineno)
+        via = _reexport(root, source, alias.name) if source.is_package and alias.name != "*" else None
+        if via is None:
+            yield ("names", alias, source)
+            continue
+        defining, original = via
+        bound = alias.asname or alias.name
+        if original is None:
+            yield ("module", ast.alias(name=defining.dotted, asname=bound), defining)
         else:
-            yield ("names", alias, _resolve(root, module, target, node.lineno))
+            yield ("names", ast.alias(name=original, asname=bound if bound != original else None), defining)
 
 
 def _imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:

@@ -195,16 +195,20 @@ def test_the_export_follows_a_restructured_package(tmp_path, probes):
     (pkg / "extra.py").write_text('MARKER = "restructured"\n')
     names = ", ".join(_top_level_names(source))
     (pkg / "__init__.py").write_text(f"from . import core\nfrom .core import {names}\n")
+    # the script takes its scoring names from the package (a re-export), with a comment
     script = root / "thud_metrics" / "thud_gap" / "thud_gap.py"
-    script.write_text(
-        script.read_text().replace(
-            "from thud_metrics.scores import", "from thud_metrics.scores import  # a trailing comment\n",
-            0,
-        )
+    text = script.read_text()
+    node = next(
+        n for n in ast.parse(text).body if isinstance(n, ast.ImportFrom) and n.module == "thud_metrics.scores"
     )
+    lines = text.splitlines(keepends=True)
+    names = ", ".join(a.name for a in node.names)
+    lines[node.lineno - 1 : node.end_lineno] = [f"from thud_metrics import {names}  # re-exported\n"]
+    script.write_text("".join(lines))
     out = tmp_path / "thud_gap"
     export = export_metric(out, script=script, root=root)
-    assert {"thud_metrics.stats", "thud_metrics.stats.core", "thud_metrics.stats.extra"} <= set(export.vendored)
+    assert {"thud_metrics.stats.core", "thud_metrics.stats.extra"} <= set(export.vendored)
+    assert "thud_metrics" not in export.vendored  # the package __init__ (plots, scipy…) stays out
     assert {name: mods for name, mods in _thud_imports(out).items() if mods} == {}
     module = evaluate.load(str(out), cache_dir=str(tmp_path / "cache"))
     assert _json(module.compute(**probes, n_resamples=50)) == _reference(probes, n_resamples=50)
