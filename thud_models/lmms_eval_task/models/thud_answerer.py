@@ -14,6 +14,29 @@ from tqdm import tqdm
 from thud_models.registry import make_answerer
 
 
+def answerer_from_args(
+    answerer: str = "signal",
+    base_url: str | None = None,
+    api_key: str | None = None,
+    audio_mode: str = "video",
+    num_frames: str | int = 8,
+    timeout: str | float = 120.0,
+    max_tokens: str | int = 256,
+):
+    """A Thud answerer from ``--model_args`` strings (the options apply to ``openai:`` specs)."""
+    options: dict[str, Any] = {}
+    if answerer.startswith("openai:"):
+        options = {
+            "base_url": base_url,
+            "api_key": api_key,
+            "audio_mode": audio_mode,
+            "num_frames": int(num_frames),
+            "timeout": float(timeout),
+            "max_tokens": int(max_tokens),
+        }
+    return make_answerer(answerer, **options)
+
+
 class ThudAnswererModel(lmms):
     """Answers each request with ``answerer.answer(video_path, prompt)``.
 
@@ -37,17 +60,9 @@ class ThudAnswererModel(lmms):
         **kwargs: Any,
     ) -> None:
         super().__init__()
-        options: dict[str, Any] = {}
-        if answerer.startswith("openai:"):
-            options = {
-                "base_url": base_url,
-                "api_key": api_key,
-                "audio_mode": audio_mode,
-                "num_frames": int(num_frames),
-                "timeout": float(timeout),
-                "max_tokens": int(max_tokens),
-            }
-        self.answerer = make_answerer(answerer, **options)
+        self.answerer = answerer_from_args(
+            answerer, base_url, api_key, audio_mode, num_frames, timeout, max_tokens
+        )
 
     def generate_until(self, requests: list[Instance]) -> list[str]:
         answers = []
