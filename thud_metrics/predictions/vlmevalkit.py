@@ -148,7 +148,8 @@ def _table(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.reader(fh, delimiter="\t")
         header = [c.strip() for c in next(reader, [])]
-        body = [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
+        # row numbers, not text lines: a quoted answer may span several lines
+        body = [(n, row) for n, row in enumerate(reader, start=2) if any(c.strip() for c in row)]
     return header, body
 
 
