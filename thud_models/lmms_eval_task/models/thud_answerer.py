@@ -14,31 +14,8 @@ from tqdm import tqdm
 from thud_models.registry import make_answerer
 
 
-def answerer_from_args(
-    answerer: str = "signal",
-    base_url: str | None = None,
-    api_key: str | None = None,
-    audio_mode: str = "video",
-    num_frames: str | int = 8,
-    timeout: str | float = 120.0,
-    max_tokens: str | int = 256,
-):
-    """A Thud answerer from ``--model_args`` strings (the options apply to ``openai:`` specs)."""
-    options: dict[str, Any] = {}
-    if answerer.startswith("openai:"):
-        options = {
-            "base_url": base_url,
-            "api_key": api_key,
-            "audio_mode": audio_mode,
-            "num_frames": int(num_frames),
-            "timeout": float(timeout),
-            "max_tokens": int(max_tokens),
-        }
-    return make_answerer(answerer, **options)
-
-
-class ThudAnswererModel(lmms):
-    """Answers each request with ``answerer.answer(video_path, prompt)``.
+class ThudAnswererBase(lmms):
+    """What both Thud models share: the answerer built from ``--model_args``.
 
     Parameters (``--model_args``, all strings)
     ----------
@@ -60,9 +37,30 @@ class ThudAnswererModel(lmms):
         **kwargs: Any,
     ) -> None:
         super().__init__()
-        self.answerer = answerer_from_args(
-            answerer, base_url, api_key, audio_mode, num_frames, timeout, max_tokens
+        options: dict[str, Any] = {}
+        if answerer.startswith("openai:"):
+            options = {
+                "base_url": base_url,
+                "api_key": api_key,
+                "audio_mode": audio_mode,
+                "num_frames": int(num_frames),
+                "timeout": float(timeout),
+                "max_tokens": int(max_tokens),
+            }
+        self.answerer = make_answerer(answerer, **options)
+
+    def loglikelihood(self, requests: list[Instance]) -> list[tuple[float, bool]]:
+        raise NotImplementedError(
+            "Thud answerers generate text; loglikelihood tasks are not supported"
         )
+
+    def generate_until_multi_round(self, requests: list[Instance]) -> list[str]:
+        raise NotImplementedError("Thud probes are single-turn")
+
+
+class ThudAnswererModel(ThudAnswererBase):
+    """Answers each request with ``answerer.answer(video_path, prompt)`` (the mp4 the task's
+    ``doc_to_visual`` gives, byte for byte). ``--model_args``: see :class:`ThudAnswererBase`."""
 
     def generate_until(self, requests: list[Instance]) -> list[str]:
         answers = []
@@ -82,10 +80,3 @@ class ThudAnswererModel(lmms):
             self.cache_hook.add_partial("generate_until", (context, _gen_kwargs), answer)
         return answers
 
-    def loglikelihood(self, requests: list[Instance]) -> list[tuple[float, bool]]:
-        raise NotImplementedError(
-            "Thud answerers generate text; loglikelihood tasks are not supported"
-        )
-
-    def generate_until_multi_round(self, requests: list[Instance]) -> list[str]:
-        raise NotImplementedError("Thud probes are single-turn")

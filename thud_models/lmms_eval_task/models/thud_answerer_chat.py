@@ -21,11 +21,10 @@ from typing import Any
 
 import numpy as np
 from lmms_eval.api.instance import Instance
-from lmms_eval.api.model import lmms
 from lmms_eval.protocol import ChatMessages
 from tqdm import tqdm
 
-from .thud_answerer import answerer_from_args
+from .thud_answerer import ThudAnswererBase
 
 #: ``audio`` model argument: use the audio block, or drop it (a deaf chat path, for checks)
 AUDIO_CHOICES = ("block", "none")
@@ -57,13 +56,11 @@ def block_samples(url: Any, default_rate: int) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(samples), int(rate)
 
 
-class ThudAnswererChatModel(lmms):
+class ThudAnswererChatModel(ThudAnswererBase):
     """Answers chat requests with a Thud answerer, hearing the audio block under the picture.
 
-    Parameters (``--model_args``, all strings)
+    Parameters (``--model_args``, all strings; the answerer's as for :class:`ThudAnswererBase`)
     ----------
-    answerer, base_url, api_key, audio_mode, num_frames, timeout, max_tokens
-        As for ``thud_answerer``.
     audio
         ``block`` (default): the audio block is what the answerer hears; ``none``: it hears
         digital silence whatever the request holds (a deaf serving path, to check that the
@@ -74,25 +71,10 @@ class ThudAnswererChatModel(lmms):
 
     is_simple = False
 
-    def __init__(
-        self,
-        answerer: str = "signal",
-        base_url: str | None = None,
-        api_key: str | None = None,
-        audio_mode: str = "video",
-        num_frames: str | int = 8,
-        timeout: str | float = 120.0,
-        max_tokens: str | int = 256,
-        audio: str = "block",
-        audio_rate: str | int = 16000,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__()
+    def __init__(self, audio: str = "block", audio_rate: str | int = 16000, **kwargs: Any) -> None:
         if audio not in AUDIO_CHOICES:
             raise ValueError(f"audio must be one of {AUDIO_CHOICES}, not {audio!r}")
-        self.answerer = answerer_from_args(
-            answerer, base_url, api_key, audio_mode, num_frames, timeout, max_tokens
-        )
+        super().__init__(**kwargs)
         self.audio = audio
         self.audio_rate = int(audio_rate)
         from thud_dataset.video_files import default_cache_dir
@@ -134,10 +116,3 @@ class ThudAnswererChatModel(lmms):
             self.cache_hook.add_partial("generate_until", (context, gen_kwargs), answer)
         return answers
 
-    def loglikelihood(self, requests: list[Instance]) -> list[tuple[float, bool]]:
-        raise NotImplementedError(
-            "Thud answerers generate text; loglikelihood tasks are not supported"
-        )
-
-    def generate_until_multi_round(self, requests: list[Instance]) -> list[str]:
-        raise NotImplementedError("Thud probes are single-turn")
