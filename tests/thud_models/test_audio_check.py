@@ -141,7 +141,7 @@ def test_check_reads_answers_per_pair(canaries):
     )
     r = check_audio(hears, canaries=canaries)
     assert r.verdict == "reaches" and r.reaches
-    assert r.counts == {"discriminates": 4, "same": 0, "reversed": 0, "unreadable": 0}
+    assert r.counts == {"discriminates": 4, "same": 0, "reversed": 0, "refused": 0, "unreadable": 0}
     ev = {e["canary_id"]: e for e in r.evidence}
     assert ev["presence-440hz/muted"]["parsed"] == "silent"
     assert ev["presence-440hz/muted"]["expected"] == "silent"
