@@ -14,9 +14,11 @@ reaches that answerer depends on the server's ``behaviour``:
   silent failure) but does use a separate audio part.
 * ``"strip"`` — the audio never arrives: the answerer always gets a muted copy.
 
-Every request is recorded (``server.requests``: the parsed JSON body) with a decoded view of
-it (``server.captured``). The server is bounded: it serves on a daemon thread and is shut
-down and joined at fixture teardown.
+Every request is recorded (``server.requests``: the parsed JSON body; ``server.arrivals``: when
+it arrived, ``time.monotonic()``) with a decoded view of it (``server.captured``), and the
+most requests it held at once (``server.max_in_flight``; ``hold_s`` keeps each request open
+that long before answering, as a busy serving engine does). The server is bounded: it
+serves on a daemon thread and is shut down and joined at fixture teardown.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import io
 import json
 import tempfile
 import threading
+import time
 import wave
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -188,19 +191,48 @@ class EnergyListener:
         return "A" if dbfs > -60 else "B"
 
 
+class ContentHash:
+    """An answerer whose answer is a hash of the sound it is given and of the prompt: a
+    different answer for every probe, the same for the same probe, so a run whose answers
+    were routed to the wrong probe (or sent the wrong media) cannot go unnoticed."""
+
+    name = "content-hash"
+
+    def answer(self, video_path: str, prompt: str) -> str:
+        import hashlib
+
+        from thud_dataset.media import decode_audio
+
+        samples = decode_audio(video_path).samples
+        digest = hashlib.sha256(np.round(samples, 3).tobytes() + prompt.encode()).hexdigest()
+        return f"answer {digest[:16]}"
+
+
 class LoopbackServer:
     """An OpenAI-compatible chat-completions server on 127.0.0.1 (see the module docstring).
 
     ``fail`` is a list of HTTP statuses answered, in order, to the first requests (then it
-    serves normally); ``error_body`` is the JSON sent with them.
+    serves normally), each an ``int`` or ``(status, {header: value})`` (e.g.
+    ``(429, {"Retry-After": "1"})``); ``error_body`` is the JSON sent with them. ``hold_s``
+    keeps every request open that long before it is answered.
     """
 
-    def __init__(self, answerer=None, behaviour: str = "honest", fail: list[int] | None = None):
+    def __init__(
+        self,
+        answerer=None,
+        behaviour: str = "honest",
+        fail: list[int | tuple[int, dict[str, str]]] | None = None,
+        hold_s: float = 0.0,
+    ):
         answerer = answerer or EnergyListener()
         assert behaviour in ("honest", "ignores_flag", "strip")
         self.answerer = answerer
         self.behaviour = behaviour
         self.fail = list(fail or [])
+        self.hold_s = hold_s
+        self.arrivals: list[float] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.error_body = {
             "error": {"message": "the test server says no", "type": "BadRequestError"}
         }
@@ -214,9 +246,13 @@ class LoopbackServer:
             def log_message(self, *args) -> None:  # keep pytest output clean
                 pass
 
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
+            def _send(
+                self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+            ) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -228,11 +264,24 @@ class LoopbackServer:
                     return
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with server.lock:
+                    server.arrivals.append(time.monotonic())
                     server.requests.append(body)
                     server.headers.append(dict(self.headers))
                     status = server.fail.pop(0) if server.fail else None
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    if server.hold_s:
+                        time.sleep(server.hold_s)
+                    self._answer(body, status)
+                finally:
+                    with server.lock:
+                        server.in_flight -= 1
+
+            def _answer(self, body: dict[str, Any], status: int | tuple | None) -> None:
                 if status:
-                    self._send(status, server.error_body)
+                    status, headers = status if isinstance(status, tuple) else (status, {})
+                    self._send(status, server.error_body, headers)
                     return
                 try:
                     cap = parse_request(body)

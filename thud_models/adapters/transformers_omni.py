@@ -257,16 +257,21 @@ class TransformersOmniAnswerer:
         )
 
     def length(self, video_path: str, prompt: str) -> int:
-        """The expected input length of a probe, in tokens, from the file's headers alone
-        (nothing decoded): what :meth:`answer_many` sorts probes by."""
+        """The expected input length of a probe in tokens — video patches, audio frames and
+        the prompt's tokens — from the file's headers alone (nothing decoded): what
+        :meth:`answer_many` sorts probes by. It differs from the real length by the chat
+        template's fixed tokens and the interleaving markers."""
         from thud_models.omni.media import frame_count, probe_geometry, smart_resize
 
         duration, height, width = probe_geometry(video_path)
         h, w = smart_resize(height, width, 28, self.min_pixels, self.max_pixels)
         frames = frame_count(duration, self.fps, self.num_frames)
-        video = (frames // 2) * (h // 28) * (w // 28)
-        audio = round(duration * 25) if self.use_audio_in_video else 0  # 25 audio tokens per s
-        return video + audio + len(prompt) // 4
+        video = -(-frames // 2) * (h // 28) * (w // 28)
+        audio = 0
+        if self.use_audio_in_video:  # Whisper frames (100/s), then two stride-2 stages
+            mel = round(duration * 100)
+            audio = ((mel - 1) // 2 + 1 - 2) // 2 + 1
+        return video + audio + len(self.processor.tokenizer(prompt)["input_ids"])
 
     def collate(self, prepared: Sequence[Any]) -> dict[str, Any]:
         """One batch from several :meth:`prepare` outputs: token ids and masks left-padded by
