@@ -4,8 +4,8 @@
 :class:`Completion` per query **as each finishes** (not in input order), so a caller can
 write every answer the moment it exists:
 
-* an answerer with ``batch_size > 1`` and ``answer_many(items)`` (the transformers
-  adapter) gets all the queries at once and batches them itself;
+* an answerer with ``answer_many(items)`` (the transformers adapter) gets all the queries
+  at once and batches them itself (``batch_size``), preparing inputs ahead of the model;
 * otherwise, with ``concurrency > 1`` (an HTTP adapter), that many ``answer`` calls run at
   once on worker threads;
 * otherwise the calls run one after another in the caller's thread.
@@ -120,7 +120,7 @@ def answer_all(
     AnswererUnavailable
         The model cannot be reached (the first such failure ends the iteration).
     """
-    if getattr(answerer, "batch_size", 1) > 1 and hasattr(answerer, "answer_many"):
+    if hasattr(answerer, "answer_many"):
         yield from _batched(answerer, list(queries))
     elif concurrency_of(answerer, concurrency) > 1:
         yield from _threaded(answerer, queries, concurrency_of(answerer, concurrency))

@@ -34,6 +34,7 @@ Needs the ``train`` extra (torch, transformers).
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -117,7 +118,8 @@ class TransformersOmniAnswerer:
     batch_size
         Probes generated together by :meth:`answer_many` (1: one at a time).
     workers
-        Threads decoding and processing probes ahead of the model in :meth:`answer_many`.
+        Threads decoding and processing probes ahead of the model in :meth:`answer_many`
+        (default: the CPU count, at most 8).
     """
 
     def __init__(
@@ -135,8 +137,10 @@ class TransformersOmniAnswerer:
         name: str | None = None,
         generate_kwargs: dict[str, Any] | None = None,
         batch_size: int = 1,
-        workers: int = 2,
+        workers: int | None = None,
     ) -> None:
+        if workers is None:
+            workers = min(8, os.cpu_count() or 2)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if workers < 1:
