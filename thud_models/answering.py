@@ -217,5 +217,10 @@ def _threaded(answerer: Answerer, queries: Iterable[Query], n: int) -> Iterator[
                 raise fatal
             yield completion
     finally:
+        while True:  # queries handed over but not started are dropped, not asked
+            try:
+                tasks.get_nowait()
+            except queue.Empty:
+                break
         for _ in workers:  # idle workers exit; busy ones finish their call and exit
             tasks.put(_STOP)

@@ -105,11 +105,12 @@ class RunReport:
             f"{self.failed} failed ({self.seconds:.1f} s)",
         ]
         if self.answered + self.failed:
-            how = (
-                f"batches of {self.batch_size}"
-                if self.batch_size > 1
-                else f"{self.concurrency} request{'s' if self.concurrency > 1 else ''} in flight"
-            )
+            if self.batch_size > 1:
+                how = f"batches of {self.batch_size}"
+            elif self.concurrency > 1:
+                how = f"{self.concurrency} in flight"
+            else:
+                how = "one at a time"
             lines.append(f"  answering: {self.probes_per_s:.2f} probes/s ({how})")
         if self.audio_check:
             lines.append(f"  audio-path check: {self.audio_check}")
@@ -531,7 +532,7 @@ def run_probes(
     >>> print(report.summary())  # doctest: +SKIP
     predictions: prior.jsonl
       96 probes: 0 already done, 96 answered now, 0 failed (0.3 s)
-      answering: 320.00 probes/s (1 request in flight)
+      answering: 320.00 probes/s (one at a time)
     """
     return ProbeRun(
         answerer,
