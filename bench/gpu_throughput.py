@@ -108,11 +108,18 @@ def build_thinker(shape: str, tokenizer, device: str, dtype: str, layers: int | 
 
 
 def build_dataset(out: Path, probes: int) -> Path:
+    """A synthetic build with at least ``probes`` probes (6 per test clip, ~3/4 test clips)."""
+    from datasets import load_dataset
+
     from thud_dataset import build
+    from thud_dataset.vocab import CONDITIONS
 
     if not (out / "README.md").exists():
-        clips = math.ceil(probes / 6 / 0.75) + 2  # 6 probes per test clip, 3/4 test clips
+        clips = math.ceil(probes / 6 / 0.75 * 1.2) + 2  # 20 % spare: the partition is seeded, not exact
         build(out, num_clips=clips, seed=0, test_fraction=0.75, progress=False)
+    n = sum(len(load_dataset(str(out), "probes", split=s)) for s in CONDITIONS)
+    if n < probes:
+        raise SystemExit(f"{out} has {n} probes, fewer than --probes {probes}")
     return out
 
 
