@@ -273,16 +273,19 @@ class LoopbackServer:
                 try:
                     if server.hold_s:
                         time.sleep(server.hold_s)
-                    self._answer(body, status)
+                    reply = self._answer(body, status)
                 finally:
+                    # counted out before the reply leaves, so a client's next request can
+                    # never overlap the one it has just been answered for
                     with server.lock:
                         server.in_flight -= 1
+                self._send(*reply)
 
-            def _answer(self, body: dict[str, Any], status: int | tuple | None) -> None:
+            def _answer(self, body: dict[str, Any], status: int | tuple | None) -> tuple:
+                """``(status, payload, headers)`` of the reply to ``body``."""
                 if status:
                     status, headers = status if isinstance(status, tuple) else (status, {})
-                    self._send(status, server.error_body, headers)
-                    return
+                    return status, server.error_body, headers
                 try:
                     cap = parse_request(body)
                     prompt = cap.texts[-1]
@@ -290,11 +293,10 @@ class LoopbackServer:
                         media = media_for_model(cap, server.behaviour, Path(tmp))
                         answer = server.answerer.answer(str(media), prompt)
                 except Exception as e:  # a bad request is the client's bug: say so
-                    self._send(400, {"error": {"message": f"{type(e).__name__}: {e}"}})
-                    return
+                    return 400, {"error": {"message": f"{type(e).__name__}: {e}"}}, {}
                 with server.lock:
                     server.captured.append(cap)
-                self._send(
+                return (
                     200,
                     {
                         "id": f"chatcmpl-{len(server.requests)}",
@@ -308,6 +310,7 @@ class LoopbackServer:
                             }
                         ],
                     },
+                    {},
                 )
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
