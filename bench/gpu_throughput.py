@@ -38,27 +38,32 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: published dimensions (Qwen2.5-Omni-7B / -3B config.json, thinker part)
-SHAPES: dict[str, dict] = {
-    "7b": {
-        "text": {"vocab_size": 152064, "hidden_size": 3584, "intermediate_size": 18944,
-                 "num_hidden_layers": 28, "num_attention_heads": 28, "num_key_value_heads": 4,
-                 "rope_theta": 1000000.0, "mrope_section": [16, 24, 24]},
-        "vision": {"depth": 32, "hidden_size": 1280, "intermediate_size": 3420, "num_heads": 16,
-                   "out_hidden_size": 3584, "window_size": 112, "fullatt_block_indexes": [7, 15, 23, 31]},
-        "audio": {"encoder_layers": 32, "encoder_attention_heads": 20, "encoder_ffn_dim": 5120,
-                  "d_model": 1280, "output_dim": 3584, "num_mel_bins": 128, "max_source_positions": 1500},
-    },
-    "3b": {
-        "text": {"vocab_size": 151936, "hidden_size": 2048, "intermediate_size": 11008,
-                 "num_hidden_layers": 36, "num_attention_heads": 16, "num_key_value_heads": 2,
-                 "rope_theta": 1000000.0, "mrope_section": [16, 24, 24]},
-        "vision": {"depth": 32, "hidden_size": 1280, "intermediate_size": 3420, "num_heads": 16,
-                   "out_hidden_size": 2048, "window_size": 112, "fullatt_block_indexes": [7, 15, 23, 31]},
-        "audio": {"encoder_layers": 32, "encoder_attention_heads": 20, "encoder_ffn_dim": 5120,
-                  "d_model": 1280, "output_dim": 2048, "num_mel_bins": 128, "max_source_positions": 1500},
-    },
+#: the vision and audio towers of Qwen2.5-Omni (the same in the 7B and 3B; only their output
+#: width follows the text model)
+_VISION = {"depth": 32, "hidden_size": 1280, "intermediate_size": 3420, "num_heads": 16,
+           "window_size": 112, "fullatt_block_indexes": [7, 15, 23, 31]}  # fmt: skip
+_AUDIO = {"encoder_layers": 32, "encoder_attention_heads": 20, "encoder_ffn_dim": 5120,
+          "d_model": 1280, "num_mel_bins": 128, "max_source_positions": 1500}  # fmt: skip
+_MROPE = {"rope_theta": 1000000.0, "mrope_section": [16, 24, 24]}
+
+#: published dimensions of the text model (Qwen2.5-Omni-7B / -3B config.json, thinker part)
+TEXT: dict[str, dict] = {
+    "7b": {"vocab_size": 152064, "hidden_size": 3584, "intermediate_size": 18944,
+           "num_hidden_layers": 28, "num_attention_heads": 28, "num_key_value_heads": 4, **_MROPE},
+    "3b": {"vocab_size": 151936, "hidden_size": 2048, "intermediate_size": 11008,
+           "num_hidden_layers": 36, "num_attention_heads": 16, "num_key_value_heads": 2, **_MROPE},
 }  # fmt: skip
+
+
+def shape_dims(shape: str) -> dict[str, dict]:
+    """Text, vision and audio configuration of a published shape (fresh dicts)."""
+    text = dict(TEXT[shape])
+    width = text["hidden_size"]
+    return {
+        "text": text,
+        "vision": {**_VISION, "out_hidden_size": width},
+        "audio": {**_AUDIO, "output_dim": width},
+    }
 
 
 def build_thinker(shape: str, tokenizer, device: str, dtype: str, layers: int | None = None):
@@ -73,7 +78,7 @@ def build_thinker(shape: str, tokenizer, device: str, dtype: str, layers: int | 
 
     if shape == "tiny":
         return tiny_omni_thinker(tokenizer, seed=0).to(device=device, dtype=getattr(torch, dtype)).eval()
-    dims = {k: dict(v) for k, v in SHAPES[shape].items()}
+    dims = shape_dims(shape)
     if layers:
         dims["text"]["num_hidden_layers"] = layers
         dims["audio"]["encoder_layers"] = layers
@@ -139,7 +144,7 @@ def prep_seconds(answerer, dataset: Path, n: int = 8) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--shape", choices=[*SHAPES, "tiny"], default="7b")
+    p.add_argument("--shape", choices=[*TEXT, "tiny"], default="7b")
     p.add_argument("--device", default="cuda")
     p.add_argument("--dtype", default="bfloat16")
     p.add_argument("--probes", type=int, default=64)

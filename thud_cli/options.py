@@ -14,18 +14,20 @@ import argparse
 from thud_models.adapters.openai_compat import AUDIO_MODES
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+def _positive(kind: type):
+    """An argparse type: a number of ``kind`` above 0 (an int at least 1)."""
+
+    def parse(text: str):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be {'>= 1' if kind is int else '> 0'}, got {value}")
+        return value
+
+    parse.__name__ = f"positive {kind.__name__}"
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
-    return value
+_positive_int, _positive_float = _positive(int), _positive(float)
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, *, model_help: str) -> None:

@@ -29,7 +29,7 @@ A run is a :class:`ProbeRun` whose steps read in order:
    run at once;
 5. **report** (:class:`RunReport`).
 
-:func:`run_probes` is that run as one function call.
+:func:`run_probes` is that run as one function call; :class:`RunSettings` holds its options.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from .base import Answerer, AnswererUnavailable
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ProbeRun", "RunInProgress", "RunReport", "probes_fingerprint", "run_probes"]
+__all__ = ["ProbeRun", "RunInProgress", "RunReport", "RunSettings", "probes_fingerprint", "run_probes"]
 
 
 class RunInProgress(RuntimeError):
@@ -174,11 +174,54 @@ def probes_fingerprint(split: Any) -> str:
     return "sha256:" + h.hexdigest()[:32]
 
 
+@dataclass(frozen=True)
+class RunSettings:
+    """How a run goes (the keyword arguments of :func:`run_probes`).
+
+    Attributes
+    ----------
+    splits : probe splits to run, in this order
+    limit : run only the first ``limit`` probes (in split, then dataset order)
+    check_audio : check the audio path first and record the verdict in ``_meta`` (only when
+        the file is new, or its ``_meta`` has no verdict yet)
+    retry_errors : ask again the probes whose earlier call failed
+    progress : show a tqdm progress bar (it counts completions)
+    cache_dir : Thud's cache root for this run: probe videos go to ``cache_dir/videos``,
+        canary clips to ``cache_dir/canaries`` (default ``$THUD_CACHE``)
+    dataset_cache_dir : ``datasets`` cache for loading the dataset
+    echo : log the audio-path verdict
+    max_consecutive_failures : stop after this many failed probes in a row (a server that
+        is down would otherwise fail every probe, slowly); None or 0 never stops. The
+        failures are recorded; rerun with ``retry_errors`` once the cause is fixed
+    concurrency : calls in flight at once (default: the answerer's ``concurrency``, e.g. 8
+        for the OpenAI-compatible adapter, else 1); a batching answerer batches instead
+    """
+
+    splits: Sequence[str] = CONDITIONS
+    limit: int | None = None
+    check_audio: bool = True
+    retry_errors: bool = False
+    progress: bool = True
+    cache_dir: str | Path | None = None
+    dataset_cache_dir: str | None = None
+    echo: bool = True
+    max_consecutive_failures: int | None = 25
+    concurrency: int | None = None
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.splits if s not in CONDITIONS]
+        if unknown:
+            raise ValueError(f"unknown splits {unknown}; expected some of {CONDITIONS}")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"limit must be >= 1, got {self.limit}")
+        object.__setattr__(self, "splits", tuple(self.splits))
+
+
 class ProbeRun:
     """One ``thud run``: answer ``dataset_dir``'s probes with ``answerer`` into ``out_path``.
 
-    The parameters are those of :func:`run_probes`; :meth:`run` takes the steps in order
-    (module docstring). After a run, :attr:`report` says what happened.
+    :meth:`run` takes the steps in order (module docstring); after it, :attr:`report` says
+    what happened.
     """
 
     def __init__(
@@ -186,36 +229,14 @@ class ProbeRun:
         answerer: Answerer,
         dataset_dir: str | Path,
         out_path: str | Path,
-        *,
-        splits: Sequence[str] = CONDITIONS,
-        limit: int | None = None,
-        check_audio: bool = True,
-        retry_errors: bool = False,
-        progress: bool = True,
-        cache_dir: str | Path | None = None,
-        dataset_cache_dir: str | None = None,
-        echo: bool = True,
-        max_consecutive_failures: int | None = 25,
-        concurrency: int | None = None,
+        settings: RunSettings | None = None,
     ) -> None:
-        unknown = [s for s in splits if s not in CONDITIONS]
-        if unknown:
-            raise ValueError(f"unknown splits {unknown}; expected some of {CONDITIONS}")
-        if limit is not None and limit < 1:
-            raise ValueError(f"limit must be >= 1, got {limit}")
         self.answerer = answerer
         self.dataset_dir = dataset_dir
         self.out = Path(out_path)
-        self.splits = tuple(splits)
-        self.limit = limit
-        self.check = check_audio
-        self.retry_errors = retry_errors
-        self.progress = progress
-        self.cache_dir = Path(cache_dir) if cache_dir else None
-        self.dataset_cache_dir = dataset_cache_dir
-        self.echo = echo
-        self.max_consecutive_failures = max_consecutive_failures
-        self.concurrency = concurrency_of(answerer, concurrency)
+        self.settings = settings = settings or RunSettings()
+        self.cache_dir = Path(settings.cache_dir) if settings.cache_dir else None
+        self.concurrency = concurrency_of(answerer, settings.concurrency)
         self.model = getattr(answerer, "name", type(answerer).__name__)
         self.dataset = _dataset_name(dataset_dir)
         # filled by the steps
@@ -262,14 +283,14 @@ class ProbeRun:
         if self.meta is not None:
             self._validate_meta(self.meta)
         failed_before = {pid for pid, row in self.previous.items() if row.get("error") is not None}
-        if self.retry_errors and failed_before:
+        if self.settings.retry_errors and failed_before:
             self.previous = {p: r for p, r in self.previous.items() if p not in failed_before}
             self.rewrite = True
 
     def check_audio_path(self) -> None:
         """Check the audio path if the file has no verdict yet; write the header if it changed."""
-        if self.meta is None or (self.check and self.meta.get("audio_check") is None):
-            check = self._audio_check() if self.check else None
+        if self.meta is None or (self.settings.check_audio and self.meta.get("audio_check") is None):
+            check = self._audio_check() if self.settings.check_audio else None
             if self.meta is None:
                 self.meta = self._new_meta(check)
             else:
@@ -286,7 +307,7 @@ class ProbeRun:
         for split, ds in self.probes.items():
             ids, prompts = ds["probe_id"], ds["prompt"]
             for i, (pid, prompt) in enumerate(zip(ids, prompts, strict=True)):
-                if self.limit is not None and total >= self.limit:
+                if self.settings.limit is not None and total >= self.settings.limit:
                     break
                 total += 1
                 if pid in self.previous:
@@ -309,7 +330,7 @@ class ProbeRun:
         from tqdm.auto import tqdm
 
         report = self.report
-        bar = tqdm(total=len(pending), desc=f"thud run {self.model}", unit="probe", disable=not self.progress)
+        bar = tqdm(total=len(pending), desc=f"thud run {self.model}", unit="probe", disable=not self.settings.progress)
         in_a_row = 0
         t0 = time.perf_counter()
         try:
@@ -333,7 +354,8 @@ class ProbeRun:
                     in_a_row += 1
                     report.errors.append(f"{done.query.key}: {done.error}")
                     bar.set_postfix(failed=report.failed)
-                    if self.max_consecutive_failures and in_a_row >= self.max_consecutive_failures:
+                    limit = self.settings.max_consecutive_failures
+                    if limit and in_a_row >= limit:
                         report.stopped_early = True
                         break
         finally:
@@ -369,10 +391,10 @@ class ProbeRun:
         import datasets
 
         out = {}
-        for split in self.splits:
+        for split in self.settings.splits:
             try:
                 out[split] = datasets.load_dataset(
-                    str(self.dataset_dir), "probes", split=split, cache_dir=self.dataset_cache_dir
+                    str(self.dataset_dir), "probes", split=split, cache_dir=self.settings.dataset_cache_dir
                 )
             except ValueError as e:
                 raise ValueError(
@@ -411,8 +433,8 @@ class ProbeRun:
                     "--out, or delete the file to start afresh"
                 )
         listed = list(meta.get("splits") or [])
-        if any(s not in listed for s in self.splits):
-            meta["splits"] = listed + [s for s in self.splits if s not in listed]
+        if any(s not in listed for s in self.settings.splits):
+            meta["splits"] = listed + [s for s in self.settings.splits if s not in listed]
             self.rewrite = True
 
     def _new_meta(self, audio_check: dict | None) -> dict:
@@ -420,7 +442,7 @@ class ProbeRun:
             "model": self.model,
             "answerer": f"{type(self.answerer).__module__}.{type(self.answerer).__qualname__}",
             "dataset": self.dataset,
-            "splits": list(self.splits),
+            "splits": list(self.settings.splits),
             "probes_fingerprint": dict(self.fingerprints),
             "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "thud_version": _thud_version(),
@@ -455,7 +477,7 @@ class ProbeRun:
                 f"the audio-path check failed ({type(e).__name__}: {e}); not recorded", stacklevel=4
             )
             return None
-        if self.echo:
+        if self.settings.echo:
             log.info("%s", result.summary())
             if result.verdict == "does_not_reach":
                 log.warning(
@@ -473,20 +495,7 @@ class ProbeRun:
 
 
 def run_probes(
-    answerer: Answerer,
-    dataset_dir: str | Path,
-    out_path: str | Path,
-    *,
-    splits: Sequence[str] = CONDITIONS,
-    limit: int | None = None,
-    check_audio: bool = True,
-    retry_errors: bool = False,
-    progress: bool = True,
-    cache_dir: str | Path | None = None,
-    dataset_cache_dir: str | None = None,
-    echo: bool = True,
-    max_consecutive_failures: int | None = 25,
-    concurrency: int | None = None,
+    answerer: Answerer, dataset_dir: str | Path, out_path: str | Path, **settings: Any
 ) -> RunReport:
     """Answer every probe of ``dataset_dir`` with ``answerer``; append to ``out_path``.
 
@@ -495,21 +504,9 @@ def run_probes(
     answerer : anything with ``name`` and ``answer(video_path, prompt) -> str``
     dataset_dir : a built Thud dataset (local folder or Hub id)
     out_path : the predictions file; an existing one is resumed
-    splits : probe splits to run, in this order
-    limit : run only the first ``limit`` probes (in split, then dataset order)
-    check_audio : check the audio path first and record the verdict in ``_meta`` (only when
-        the file is new, or its ``_meta`` has no verdict yet)
-    retry_errors : ask again the probes whose earlier call failed
-    progress : show a tqdm progress bar (it counts completions)
-    cache_dir : Thud's cache root for this run: probe videos go to ``cache_dir/videos``,
-        canary clips to ``cache_dir/canaries`` (default ``$THUD_CACHE``)
-    dataset_cache_dir : ``datasets`` cache for loading ``dataset_dir``
-    echo : log the audio-path verdict
-    max_consecutive_failures : stop after this many failed probes in a row (a server that
-        is down would otherwise fail every probe, slowly); None or 0 never stops. The
-        failures are recorded; rerun with ``retry_errors`` once the cause is fixed
-    concurrency : calls in flight at once (default: the answerer's ``concurrency``, e.g. 8
-        for the OpenAI-compatible adapter, else 1); a batching answerer batches instead
+    settings : the fields of :class:`RunSettings` (``splits``, ``limit``, ``check_audio``,
+        ``retry_errors``, ``progress``, ``cache_dir``, ``dataset_cache_dir``, ``echo``,
+        ``max_consecutive_failures``, ``concurrency``)
 
     Returns
     -------
@@ -518,8 +515,8 @@ def run_probes(
     Raises
     ------
     ValueError
-        The file was written by another model, for another dataset or another build of
-        it, or is not a run file.
+        A bad setting; the file was written by another model, for another dataset or
+        another build of it, or is not a run file.
     RunInProgress
         Another ``thud run`` is writing ``out_path``.
     AnswererUnavailable
@@ -534,18 +531,4 @@ def run_probes(
       96 probes: 0 already done, 96 answered now, 0 failed (0.3 s)
       answering: 320.00 probes/s (one at a time)
     """
-    return ProbeRun(
-        answerer,
-        dataset_dir,
-        out_path,
-        splits=splits,
-        limit=limit,
-        check_audio=check_audio,
-        retry_errors=retry_errors,
-        progress=progress,
-        cache_dir=cache_dir,
-        dataset_cache_dir=dataset_cache_dir,
-        echo=echo,
-        max_consecutive_failures=max_consecutive_failures,
-        concurrency=concurrency,
-    ).run()
+    return ProbeRun(answerer, dataset_dir, out_path, RunSettings(**settings)).run()

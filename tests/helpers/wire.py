@@ -39,6 +39,31 @@ import av
 import numpy as np
 
 
+def closed_port() -> int:
+    """A port on 127.0.0.1 with nobody listening (connections to it are refused)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def count_connects(monkeypatch) -> list[str]:
+    """Record ``host:port`` of every TCP connection ``http.client`` attempts (each still
+    made for real), so a test can tell one attempt from a retry."""
+    import http.client
+
+    calls: list[str] = []
+    real = http.client.HTTPConnection.connect
+
+    def counted(self):
+        calls.append(f"{self.host}:{self.port}")
+        return real(self)
+
+    monkeypatch.setattr(http.client.HTTPConnection, "connect", counted)
+    return calls
+
+
 def decode_data_uri(uri: str) -> tuple[str, bytes]:
     """``data:<mime>;base64,<data>`` -> (mime, bytes)."""
     if not uri.startswith("data:") or ";base64," not in uri:

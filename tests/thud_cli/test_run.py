@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
-from tests.helpers.wire import ContentHash
+from tests.helpers.wire import ContentHash, closed_port
 from thud_cli.main import build_parser, main
 from thud_metrics.predictions import read_predictions
 
@@ -22,28 +21,6 @@ def _rows(path) -> set[str]:
     """The probe lines of a predictions file without their timings."""
     lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return {json.dumps({k: v for k, v in x.items() if k != "seconds"}, sort_keys=True) for x in lines[1:]}
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def connects(monkeypatch):
-    """Counts the TCP connections attempted in this process (the real connect still runs)."""
-    import http.client
-
-    calls: list[str] = []
-    real = http.client.HTTPConnection.connect
-
-    def counted(self):
-        calls.append(f"{self.host}:{self.port}")
-        return real(self)
-
-    monkeypatch.setattr(http.client.HTTPConnection, "connect", counted)
-    return calls
 
 
 def test_kill_9_mid_concurrent_run_then_resume_equals_the_serial_run(
@@ -97,7 +74,7 @@ def test_kill_9_mid_concurrent_run_then_resume_equals_the_serial_run(
 
 
 def test_run_against_a_closed_port_stops_at_once(dataset_dir, tmp_path, connects, capsys):
-    port = _closed_port()
+    port = closed_port()
     out = tmp_path / "run.jsonl"
     code = main(["run", "--model", "openai:omni", "--base-url", f"http://127.0.0.1:{port}/v1",
                  "--dataset", str(dataset_dir), "--out", str(out), "--no-progress"])  # fmt: skip
@@ -112,7 +89,7 @@ def test_run_against_a_closed_port_stops_at_once(dataset_dir, tmp_path, connects
 
 
 def test_check_audio_against_a_closed_port_exits_in_seconds(connects, canary_dir, capsys):
-    port = _closed_port()
+    port = closed_port()
     url = f"http://127.0.0.1:{port}/v1"
     t0 = time.monotonic()
     code = main(["check-audio", "--model", "openai:omni", "--base-url", url, "--concurrency", "1",

@@ -306,13 +306,9 @@ def test_decide_counts_refusals_as_deaf():
 
 
 def test_an_unreachable_server_ends_the_check_with_its_error(canaries):
-    import socket
-
+    from tests.helpers.wire import closed_port
     from thud_models.base import AnswererUnavailable
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    a = OpenAICompatAnswerer("omni", f"http://127.0.0.1:{port}/v1")
+    a = OpenAICompatAnswerer("omni", f"http://127.0.0.1:{closed_port()}/v1")
     with pytest.raises(AnswererUnavailable, match="connection refused"):
         check_audio(a, canaries=canaries)

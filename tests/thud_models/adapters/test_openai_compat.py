@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers.wire import closed_port
 from thud_dataset.media import decode_audio, probe, read_video_packets
 from thud_models.adapters.openai_compat import (
     AUDIO_MODES,
@@ -158,9 +159,7 @@ def test_client_error_is_not_retried_and_carries_the_server_message(loopback, cl
 
 
 def test_unreachable_server(clip):
-    with socket.socket() as s:  # a port with nobody listening
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = closed_port()
     a = OpenAICompatAnswerer("omni", f"http://127.0.0.1:{port}/v1", max_retries=0, timeout=5)
     with pytest.raises(
         OpenAICompatError, match=rf"127.0.0.1:{port}/v1/chat/completions: cannot reach"
@@ -203,28 +202,6 @@ def test_api_key_and_extra_body(loopback, clip):
 # -- throughput and failure handling (issue 15, issue 12) -------------------------------------
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:  # a port with nobody listening
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def connects(monkeypatch):
-    """Counts the TCP connections the adapter attempts (the real connect still runs)."""
-    import http.client
-
-    calls: list[str] = []
-    real = http.client.HTTPConnection.connect
-
-    def counted(self):
-        calls.append(f"{self.host}:{self.port}")
-        return real(self)
-
-    monkeypatch.setattr(http.client.HTTPConnection, "connect", counted)
-    return calls
-
-
 @pytest.mark.parametrize("status", [429, 503])
 def test_retry_after_is_honoured(loopback, clip, status):
     server = loopback(answerer=Echo(), fail=[(status, {"Retry-After": "1"})])
@@ -247,7 +224,7 @@ def test_refused_connection_is_final_and_not_retried(clip, connects):
     from thud_models.adapters.openai_compat import ServerUnreachable
     from thud_models.base import AnswererUnavailable
 
-    port = _closed_port()
+    port = closed_port()
     a = OpenAICompatAnswerer("omni", f"http://127.0.0.1:{port}/v1", max_retries=3, backoff_s=30)
     with pytest.raises(ServerUnreachable, match="connection refused") as e:
         a.answer(clip, "q")
