@@ -83,7 +83,7 @@ def test_run_against_a_closed_port_stops_at_once(dataset_dir, tmp_path, connects
     lines = [line for line in captured.err.splitlines() if line.startswith("thud run:")]
     assert len(lines) == 1 and "connection refused" in lines[0] and f"127.0.0.1:{port}" in lines[0]
     # the audio-path check came first; its canaries in flight (8 by default), none retried
-    assert 1 <= len(connects) <= 8
+    assert 1 <= len([c for c in connects if c.endswith(f":{port}")]) <= 8
     # nothing recorded: the rerun, once the server is up, starts cleanly
     assert not out.exists()
 
@@ -101,7 +101,9 @@ def test_check_audio_against_a_closed_port_exits_in_seconds(connects, canary_dir
         f"thud check-audio: {url}/chat/completions: cannot reach the server, connection refused: "
         "is the server running, on this host and port?"
     ]
-    assert connects == [f"127.0.0.1:{port}"]  # one request, one attempt: nothing retried
+    # one request, one attempt: nothing retried (calls of an earlier test's abandoned
+    # threads, to their own ports, may land here too: only this port counts)
+    assert [c for c in connects if c.endswith(f":{port}")] == [f"127.0.0.1:{port}"]
     assert elapsed < 5
 
 

@@ -229,7 +229,8 @@ def test_refused_connection_is_final_and_not_retried(clip, connects):
     with pytest.raises(ServerUnreachable, match="connection refused") as e:
         a.answer(clip, "q")
     assert isinstance(e.value, AnswererUnavailable)  # what ends a run at once
-    assert connects == [f"127.0.0.1:{port}"]  # one attempt, no retry (and no 30 s backoff)
+    mine = [c for c in connects if c.endswith(f":{port}")]  # not an earlier test's threads
+    assert mine == [f"127.0.0.1:{port}"]  # one attempt, no retry (and no 30 s backoff)
 
 
 def test_timeouts_are_still_retried(clip, connects):
@@ -243,7 +244,7 @@ def test_timeouts_are_still_retried(clip, connects):
         )
         with pytest.raises(OpenAICompatError, match="no response within 0.3 s.*2 tries"):
             a.answer(clip, "q")
-    assert len(connects) == 2
+    assert len([c for c in connects if c.endswith(f":{port}")]) == 2
 
 
 def test_concurrency_is_an_answerer_setting():
