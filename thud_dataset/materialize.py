@@ -66,6 +66,20 @@ class ClipScan:
     video_transcoded: bool = False
 
 
+def clip_error(clip: Clip, message: object) -> ClipError:
+    """A :class:`ClipError` that names where ``clip`` came from, once.
+
+    >>> from thud_dataset.sources.base import Clip
+    >>> str(clip_error(Clip("c", "a.mp4", "e", 1, "s", 1, origin="annotations.jsonl:3"), "a.mp4: no audio"))
+    'annotations.jsonl:3: a.mp4: no audio'
+    >>> str(clip_error(Clip("c", "a.mp4", "e", 1, "s", 1), "a.mp4: no audio"))
+    'a.mp4: no audio'
+    """
+    where = clip.origin or clip.path
+    text = str(message)
+    return ClipError(text if text.startswith(f"{where}:") else f"{where}: {text}")
+
+
 def _dbfs(x: float) -> float:
     return float(20 * np.log10(max(x, 1e-12)))
 
@@ -92,7 +106,7 @@ def event_seconds(clip: Clip, name: str) -> float:
     return t
 
 
-def _check_complete(where: str, source: media.Source) -> None:
+def _check_complete(clip: Clip, source: media.Source) -> None:
     """A stream that holds much less than its (exact) header says: truncated or damaged."""
     info = source.info
     if not _INDEXED_FORMATS & set(info.format_name.split(",")):
@@ -104,9 +118,10 @@ def _check_complete(where: str, source: media.Source) -> None:
         stated.append(("video", info.duration, source.video_end))
     for what, header, measured in stated:
         if measured < header - TRUNCATION_TOLERANCE_S:
-            raise ClipError(
-                f"{where}: {info.path}: the {what} decodes to only {measured:.3f} s but the header "
-                f"says {header:.3f} s: the file is truncated or damaged"
+            raise clip_error(
+                clip,
+                f"{info.path}: the {what} decodes to only {measured:.3f} s but the header "
+                f"says {header:.3f} s: the file is truncated or damaged",
             )
 
 
@@ -125,8 +140,8 @@ def scan_clip(clip: Clip) -> ClipScan:
         with media.read_source(clip.path, keep_video=False) as source:
             pass
     except media.MediaError as e:
-        raise ClipError(f"{where}: {e}") from e
-    _check_complete(where, source)
+        raise clip_error(clip, e) from e
+    _check_complete(clip, source)
     audio = source.audio
     audio_s, video_s = audio.duration, source.video_end
     duration = min(audio_s, video_s)
@@ -138,9 +153,8 @@ def scan_clip(clip: Clip) -> ClipScan:
             )
     peak = float(np.max(np.abs(audio.samples))) if audio.samples.size else 0.0
     if _dbfs(peak) < SILENCE_PEAK_DBFS:
-        raise ClipError(
-            f"{where}: {clip.path}: the audio is silent (peak {_dbfs(peak):.1f} dBFS); "
-            "a clip needs an audible event"
+        raise clip_error(
+            clip, f"{clip.path}: the audio is silent (peak {_dbfs(peak):.1f} dBFS); a clip needs an audible event"
         )
     info = source.info
     return ClipScan(
@@ -331,30 +345,29 @@ def materialize_clip(
     """
     if donor.clip_id == clip.clip_id:
         raise ValueError(f"{clip.clip_id}: a clip cannot be its own swap donor")
-    where = clip.origin or clip.path
     try:
         return _materialize(clip, plan, donor, Path(out_dir), settings)
     except ClipError:
         raise
     except (media.MediaError, av.error.FFmpegError, ValueError, OverflowError) as e:
-        raise ClipError(f"{where}: {e}") from e
+        raise clip_error(clip, e) from e
 
 
 def _check_times(clip: Clip, plan: ClipPlan, audio: media.DecodedAudio, donor: Clip, donor_audio) -> None:
     """The labels and the planned shift, against the audio as it decodes (not the header)."""
-    where = clip.origin or clip.path
     length = audio.duration
     visual, audio_t = event_seconds(clip, "visual_time"), event_seconds(clip, "audio_time")
     moved = audio_t + plan.tau
     for what, t in (("visual_time", visual), ("audio_time", audio_t), ("the shifted audio event", moved)):
         if not 0 <= t < length:
-            raise ClipError(
-                f"{where}: {clip.path}: {what} at {t:.3f} s is outside the decoded audio (0 to {length:.3f} s)"
+            raise clip_error(
+                clip, f"{clip.path}: {what} at {t:.3f} s is outside the decoded audio (0 to {length:.3f} s)"
             )
     donor_t = event_seconds(donor, "audio_time")
     if not donor_t < donor_audio.duration:
-        raise ClipError(
-            f"{where}: its swap donor {donor.clip_id} ({donor.path}): audio_time at {donor_t:.3f} s is "
+        raise clip_error(
+            clip,
+            f"its swap donor {donor.clip_id} ({donor.path}): audio_time at {donor_t:.3f} s is "
             f"outside its decoded audio (0 to {donor_audio.duration:.3f} s)"
         )
 
@@ -370,7 +383,7 @@ def _materialize(
         try:
             donor_audio = media.decode_audio(donor.path)
         except media.MediaError as e:
-            raise ClipError(f"{clip.origin or clip.path}: its swap donor {donor.clip_id}: {e}") from e
+            raise clip_error(clip, f"its swap donor {donor.clip_id}: {e}") from e
         _check_times(clip, plan, audio, donor, donor_audio)
         if source.info.video_transcoded:
             # once per clip: the four conditions share these packets
@@ -434,11 +447,10 @@ class MediaCache:
     def scan(self, clip: Clip) -> ClipScan:
         """:func:`scan_clip`, cached: the result (or the :class:`ClipError`) of an unchanged
         source with the same event times is read back instead of decoding it again."""
-        where = clip.origin or clip.path
         try:
             source_key = file_key(clip.path)
         except OSError as e:
-            raise ClipError(f"{where}: {clip.path}: {e.strerror or e}") from e
+            raise clip_error(clip, f"{clip.path}: {e.strerror or e}") from e
         path = self.scans / f"{_digest(MEDIA_VERSION, 'scan', source_key, repr((clip.visual_time, clip.audio_time)))}.json"
         cached = cache_files.read_json(path, "clip scan")
         if cached is not None:

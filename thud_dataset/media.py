@@ -297,7 +297,7 @@ class _AudioCollector:
         sr = self.stream.codec_context.sample_rate or 1
         return MediaError(
             f"{self.path}: the {what} cannot be read after {self.samples / sr:.3f} s of decoded "
-            f"audio ({error}); the file is damaged or truncated"
+            f"audio ({error}); the file is truncated or damaged"
         )
 
     def finish(self, info: MediaInfo) -> DecodedAudio:

@@ -170,7 +170,7 @@ def container_facts(path: str | Path) -> dict:
         packets: dict[str, list] = {"video": [], "audio": []}
         for p in c.demux():
             if p.stream.type in packets and p.size:
-                payload = bytes(p) if p.stream.type == "video" else len(p) > 0
+                payload = bytes(p) if p.stream.type == "video" else None  # the sound may differ
                 packets[p.stream.type].append((p.pts, p.dts, p.duration, p.is_keyframe, payload))
         facts["packets"] = packets
     return facts
