@@ -578,6 +578,8 @@ def _encode_h264(video: VideoPackets, src) -> bytes:
             cc.sample_aspect_ratio = dec.sample_aspect_ratio
         cc.flags |= av.codec.context.Flags.bitexact
         convert = _frame_converter(dec, width, height, tb)
+        # a frame without a time (or one out of order) follows the previous one by a frame
+        step = max(1, round(1 / (rate * tb))) if rate else 1
         last = None
 
         def encode(frame) -> None:
@@ -585,7 +587,7 @@ def _encode_h264(video: VideoPackets, src) -> bytes:
             if frame is not None:
                 pts = frame.pts
                 if pts is None or (last is not None and pts <= last):
-                    pts = (last + 1) if last is not None else 0  # keep them increasing
+                    pts = last + (frame.duration or step) if last is not None else 0
                 last = pts
                 frame.pts = pts
                 frame.time_base = tb

@@ -144,3 +144,48 @@ def test_transcoding_is_deterministic(built, tmp_path):
     # same clip, same plan: the same video bytes (the swap differs: another donor)
     for condition in ("original", "shift", "mute"):
         assert again[condition].file_name == outputs[condition].file_name, (rule, condition)
+
+
+def test_a_build_of_such_sources_gives_mp4_probes_that_verify(real_clips_dir, tmp_path):
+    """Through ``thud_dataset.build``: the transcoded and the DTS-less sources become mp4
+    probes, every clip's probes share one video, and ``verify_build`` (which decodes every
+    probe against its source in the clips config) finds no problem."""
+    import pyarrow.parquet as pq
+
+    from tests.helpers.media import write_jsonl
+    from thud_dataset import build
+    from thud_dataset.verify import verify_build
+
+    data = tmp_path / "corpus"
+    data.mkdir()
+    for rule in ("webm-vp8", "ogv-theora", "mkv-no-dts"):
+        folder = data / rule
+        folder.mkdir()
+        path = RULES[rule][0](real_clips_dir, folder)
+        path.rename(data / f"{rule}{path.suffix}")
+    rows = [
+        {"file": p.name, "visual_event": "seen", "visual_time": 0.9, "audio_event": "heard",
+         "audio_time": 1.0, "split": "test", "category": p.stem}
+        for p in sorted(data.iterdir()) if p.is_file()
+    ]
+    write_jsonl(data / "annotations.jsonl", rows)
+    out = tmp_path / "thud"
+    report = build(out, configs=("probes", "clips"), source="local", data_dir=str(data), offsets=(TAU,),
+                   media_cache_dir=str(tmp_path / "cache"), progress=False)
+    assert report.clips_used == 3, report.skipped
+    videos: dict[str, set] = {}
+    for file in (out / "data" / "probes").glob("*.parquet"):
+        for row in pq.read_table(file, columns=["clip_id", "video"]).to_pylist():
+            assert row["video"]["path"].endswith(".mp4")
+            videos.setdefault(row["clip_id"], set()).add(_packets_key(row["video"]["bytes"], tmp_path))
+    assert sorted(videos) == ["mkv-no-dts", "ogv-theora", "webm-vp8"]
+    assert all(len(v) == 1 for v in videos.values())  # one video per clip, in every condition
+    check = verify_build(out)
+    assert check.ok, check.summary()
+
+
+def _packets_key(data: bytes, tmp_path: Path) -> int:
+    """A hash of a probe's video packets (the probe written to disk and demuxed)."""
+    path = tmp_path / "probe.mp4"
+    path.write_bytes(data)
+    return hash(tuple(video_packets(path)))
