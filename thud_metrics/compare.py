@@ -28,6 +28,7 @@ COMPARED: tuple[str, ...] = (
     *(f"gap/{d}" for d in DIMENSIONS),
     *(f"pair_accuracy/{d}" for d in DIMENSIONS),
     "unparseable_rate",
+    "refusal_rate",
 )
 
 
@@ -68,8 +69,8 @@ def mcnemar(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> dict[str, f
 
 
 def _pair_correct(p: ProbeArrays, dim: int) -> np.ndarray:
-    complete, both, pair_dim, _ = pair_table(p)
-    return both[complete & (pair_dim == dim)]
+    both, pair_dim, _ = pair_table(p)
+    return both[pair_dim == dim]
 
 
 def compare(
@@ -103,7 +104,7 @@ def compare(
     -------
     comparison : dict
         ``paired_bootstrap``: for ``avg_gap``, ``avg_pair_accuracy``, each ``gap/<dim>``,
-        each ``pair_accuracy/<dim>`` and ``unparseable_rate``: ``a``, ``b``, ``diff``,
+        each ``pair_accuracy/<dim>``, ``unparseable_rate`` and ``refusal_rate``: ``a``, ``b``, ``diff``,
         ``ci`` of the difference and a two-sided bootstrap ``p_value`` (twice the share of
         resamples on the far side of 0). ``mcnemar``: exact tests on probe correctness
         (``probes``) and on pair correctness per dimension (``pairs``). Plus ``unit``,

@@ -54,7 +54,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from thud_dataset.vocab import CHOICES, DIMENSIONS, LABELS, UNKNOWN
+from thud_dataset.vocab import CHOICES, DIMENSIONS, LABELS, REFUSED, UNKNOWN
 
 __all__ = [
     "JUDGE_PROMPT",
@@ -69,7 +69,7 @@ __all__ = [
 #: rules can read, e.g. "Mismatched."); called once per distinct (answer, dimension)
 Judge = Callable[[str, "str | None"], str]
 
-_LABEL_SET = frozenset(LABELS) | {UNKNOWN}
+_LABEL_SET = frozenset(LABELS) | {UNKNOWN, REFUSED}
 
 # -- normalisation -------------------------------------------------------------------------
 
@@ -407,7 +407,7 @@ def _read(text: str, dimension: str | None, choices: tuple[str, ...] | None) -> 
     if stripped in _LABEL_SET:
         return stripped
     if _REFUSAL.search(text):
-        return UNKNOWN
+        return REFUSED
     hedge = _HEDGE.search(text)
     if hedge:
         # drop the hedged sentence ("I can't tell whether it is synced."), keep what follows
