@@ -84,8 +84,8 @@ TABLE = [
     ("There is a loud bang as the tire bursts.", "existence", "synced"),
     ("The sound of the impact is audible.", "existence", "synced"),
     ("No, there's no audible impact; only silence.", "existence", "silent"),
-    ("I'm sorry, but I can't process audio. I can only see the video frames.", "existence", "unknown"),
-    ("As an AI, I don't have access to the audio of this video.", "existence", "unknown"),
+    ("I'm sorry, but I can't process audio. I can only see the video frames.", "existence", "refused"),
+    ("As an AI, I don't have access to the audio of this video.", "existence", "refused"),
     # --- consistency ----------------------------------------------------------------------
     ("Yes, the sound matches the visual event.", "consistency", "synced"),
     ("Yes.", "consistency", "synced"),
@@ -130,7 +130,7 @@ def test_parse_answer_table(answer, dimension, expected):
 
 def test_table_is_large_and_varied():
     assert len(TABLE) >= 60
-    assert {label for _, _, label in TABLE} == {"synced", "early", "delayed", "silent", "mismatched", "unknown"}
+    assert {label for _, _, label in TABLE} == {"synced", "early", "delayed", "silent", "mismatched", "refused", "unknown"}
 
 
 def test_parse_is_deterministic_and_labels_pass_through():
