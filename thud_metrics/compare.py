@@ -86,6 +86,8 @@ def compare(
     confidence: float = 0.95,
     seed: int = 0,
     judge: Judge | None = None,
+    judge_b: Judge | None = None,
+    judge_all: bool = False,
 ) -> dict:
     """Compare prediction sets A and B on the same probes (differences are B - A).
 
@@ -99,6 +101,10 @@ def compare(
         Paired bootstrap resamples (clips, or pairs without clip ids).
     confidence : float in (0, 1)
     seed : int
+    judge, judge_b : callable, optional
+        The judge of A's answers and of B's (default: ``judge``), as for
+        :func:`~thud_metrics.score_probes`; e.g. each run's own cached judge.
+    judge_all : bool
 
     Returns
     -------
@@ -128,8 +134,9 @@ def compare(
             f"predictions_a has {n} entries but predictions_b has {len(predictions_b)}: "
             "both sets must answer the same probes, in the same order"
         )
-    pa = encode_probes(predictions_a, references, conditions, dimensions, pair_ids, None, clip_ids, judge=judge)
-    pb = encode_probes(predictions_b, references, conditions, dimensions, pair_ids, None, clip_ids, judge=judge)
+    judge_b = judge if judge_b is None else judge_b
+    pa = encode_probes(predictions_a, references, conditions, dimensions, pair_ids, None, clip_ids, judge=judge, judge_all=judge_all)
+    pb = encode_probes(predictions_b, references, conditions, dimensions, pair_ids, None, clip_ids, judge=judge_b, judge_all=judge_all)
     num_a, den_a = unit_counts(pa)
     num_b, den_b = unit_counts(pb)
     k = num_a.shape[1]

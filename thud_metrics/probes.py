@@ -22,7 +22,7 @@ from thud_dataset.vocab import (
     UNKNOWN,
 )
 
-from .parsing import Judge, _parse_unique
+from .parsing import Judge, read_answers
 
 #: reading codes: the LABELS in order, then the two readings that are never gold:
 #: refused (the answer says the model has no audio) and unknown (unreadable)
@@ -61,6 +61,8 @@ class ProbeArrays:
     unit : int64 array
         Resampling unit of the bootstrap: the clip, or the pair when no clip ids were given.
     unit_kind : {"clip", "pair", "probe"}
+    judge : dict or None
+        What the judge did (see :func:`~thud_metrics.parsing.read_answers`); None without one.
     """
 
     pred: np.ndarray
@@ -74,6 +76,7 @@ class ProbeArrays:
     unit: np.ndarray
     n_units: int
     unit_kind: str
+    judge: dict | None = None
 
     def __len__(self) -> int:
         return len(self.pred)
@@ -155,6 +158,7 @@ def encode_probes(
     clip_ids: Sequence[str] | None = None,
     *,
     judge: Judge | None = None,
+    judge_all: bool = False,
 ) -> ProbeArrays:
     """Check and encode the metric inputs.
 
@@ -176,7 +180,9 @@ def encode_probes(
     clip_ids : sequence of str, length n, optional
         The bootstrap resamples clips; without clip ids it resamples pairs (or probes).
     judge : callable, optional
-        Passed to :func:`~thud_metrics.parse_answers`.
+        Reads the answers the rules cannot (or, with ``judge_all``, every answer); see
+        :func:`~thud_metrics.parse_answers`.
+    judge_all : bool
 
     Raises
     ------
@@ -246,7 +252,7 @@ def encode_probes(
             "(tau > 0 is 'delayed', tau < 0 is 'early')",
         )
 
-    index, labels, stated_u = _parse_unique(predictions, dimensions, judge)
+    index, labels, stated_u, judge_report = read_answers(predictions, dimensions, judge=judge, judge_all=judge_all)
     pred = _codes(labels, "parsed predictions", LABEL_CODES)[index]
     stated = stated_u[index]
 
@@ -269,7 +275,7 @@ def encode_probes(
         unit, n_units, kind = np.arange(n), n, "probe"
     return ProbeArrays(
         pred=pred, gold=gold, cond=cond, dim=dim, offset=offset, stated=stated,
-        pair=pair, n_pairs=n_pairs, unit=unit, n_units=n_units, unit_kind=kind,
+        pair=pair, n_pairs=n_pairs, unit=unit, n_units=n_units, unit_kind=kind, judge=judge_report,
     )  # fmt: skip
 
 

@@ -450,6 +450,7 @@ def score_probes(
     confidence: float = 0.95,
     seed: int = 0,
     judge: Judge | None = None,
+    judge_all: bool = False,
 ) -> dict:
     """Every thud_gap number in one dict (what the ``thud_gap`` evaluate module returns).
 
@@ -471,15 +472,21 @@ def score_probes(
     seed : int
         Seed of the bootstrap: the same seed gives the same intervals.
     judge : callable, optional
-        Reads answers the rules leave ``unknown``; see :func:`~thud_metrics.parse_answers`.
+        ``judge(answer, dimension) -> reply``, e.g. :func:`thud_metrics.judge.make_judge`.
+        By default it reads the answers the rules leave ``unknown``; see
+        :func:`~thud_metrics.parse_answers`.
+    judge_all : bool
+        Ask the judge about every answer and score its verdicts; ``judge`` in the results
+        then holds the agreement of the rules and the judge (counts, Cohen's kappa).
 
     Returns
     -------
     results : dict
         ``avg_gap``, ``gap``, ``accuracy``, ``pair_accuracy``, ``avg_pair_accuracy``,
         ``rates``, ``unparseable_rate``, ``refusal_rate``, ``confusion``, ``accuracy_by_offset``,
-        ``offset_error``, ``counts`` and, when ``n_resamples > 0``, ``ci`` (the same keys as
-        the headline numbers, each ``[low, high]``, plus how they were made).
+        ``offset_error``, ``counts``, when ``n_resamples > 0`` ``ci`` (the same keys as
+        the headline numbers, each ``[low, high]``, plus how they were made), and with a
+        judge ``judge`` (what it was asked, unreadable replies, disagreements, agreement).
 
     Examples
     --------
@@ -493,7 +500,9 @@ def score_probes(
     >>> r["avg_gap"], r["pair_accuracy"], r["rates"]["mute_hallucination"]
     (1.0, {'sync': 0.0, 'existence': 0.0, 'consistency': 0.0}, 1.0)
     """
-    p = encode_probes(predictions, references, conditions, dimensions, pair_ids, offsets, clip_ids, judge=judge)
+    p = encode_probes(
+        predictions, references, conditions, dimensions, pair_ids, offsets, clip_ids, judge=judge, judge_all=judge_all
+    )
     counts = unit_counts(p)
     point = _point(p, counts)
     tree = nest(point)
@@ -515,4 +524,6 @@ def score_probes(
         from .bootstrap import _bootstrap_ci
 
         results["ci"] = _bootstrap_ci(p, n_resamples=n_resamples, confidence=confidence, seed=seed, counts=counts)
+    if p.judge is not None:
+        results["judge"] = p.judge
     return results

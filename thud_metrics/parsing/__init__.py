@@ -99,6 +99,7 @@ __all__ = [
     "judge_prompt",
     "parse_answer",
     "parse_answers",
+    "read_answers",
     "read_verdict",
     "stated_offset",
 ]
@@ -329,7 +330,7 @@ def _ask_judge(
         if isinstance(answer, str) and answer.strip() and (judge_all or label == UNKNOWN)
     ]  # fmt: skip
     items = [(distinct[j][0], distinct[j][1]) for j in ask]
-    many = getattr(judge, "judge_many", None)
+    many = getattr(judge, "judge_many", None)  # one call for all: progress, parallel requests, a cache
     replies = list(many(items)) if callable(many) else [judge(a, d) for a, d in items]
     if len(replies) != len(items):
         raise ValueError(f"the judge returned {len(replies)} replies for {len(items)} answers")
