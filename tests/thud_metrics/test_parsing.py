@@ -198,3 +198,58 @@ def test_judge_prompt_lists_the_dimension_options_as_letters():
     assert "(A) synced" in prompt and "(B) silent" in prompt and "(C)" not in prompt
     assert "It sounds off." in prompt
     assert "- mismatched" in prompt  # the other claims an answer can make
+
+
+# -- negation and refusal, class by class -----------------------------------------------------
+
+NEGATED_SYNC = [
+    # every way a negation of "in sync" is written: never "synced"
+    ("The audio is not synchronized with the video.", "sync", "unknown"),
+    ("The sound isn't in sync with the picture.", "sync", "unknown"),
+    ("The sound and the picture are never aligned.", "sync", "unknown"),
+    ("I don't think the audio is synchronized.", "sync", "unknown"),
+    ("It does not line up with the impact.", "sync", "unknown"),
+    ("Not synchronized.", "sync", "unknown"),
+    ("The audio is not synchronized; the sound comes late.", "sync", "delayed"),
+    ("声音与画面并不同步。", "sync", "unknown"),
+    # and a negated negation is in sync
+    ("The audio is not out of sync.", "sync", "synced"),
+    ("There is no delay at all.", "sync", "synced"),
+    ("I wouldn't say it's early or late.", "sync", "synced"),
+    ("声音没有延迟。", "sync", "synced"),
+]
+
+
+@pytest.mark.parametrize(("answer", "dimension", "expected"), NEGATED_SYNC)
+def test_negations_are_read(answer, dimension, expected):
+    assert parse_answer(answer, dimension) == expected
+
+
+REFUSALS = [
+    # refusals that contain the words of a claim of silence: never "silent"
+    "No audio track was provided to me, so there is nothing I can hear.",
+    "As a model that only sees frames, I cannot hear the sound; it would seem silent to me.",
+    "I'm unable to process audio, so to me the clip is silent.",
+    "I don't have access to the audio, so I can't hear anything.",
+    "I can only see the video frames; no sound reaches me.",
+    "作为一个AI模型，我无法处理音频，所以听不到任何声音。",
+]
+
+
+@pytest.mark.parametrize("answer", REFUSALS)
+@pytest.mark.parametrize("dimension", ["sync", "existence", "consistency", None])
+def test_refusals_are_refused_never_silent(answer, dimension):
+    assert parse_answer(answer, dimension) == "refused"
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("I can't hear anything; the audio is muted.", "silent"),
+        ("I cannot hear any sound when the glass breaks.", "silent"),
+        ("There is no audio in this clip.", "silent"),
+        ("听不到任何声音。", "silent"),
+    ],
+)
+def test_claims_of_silence_are_not_refusals(answer, expected):
+    assert parse_answer(answer, "existence") == expected
