@@ -162,6 +162,7 @@ def directions_en(clause: str) -> list[tuple[str, int]]:
 
 
 _TIMING = frozenset(["synced", "offsync"])
+_ALL_RULES = (*en.RULES_EN, *_RULES_ZH)
 
 
 def _clause_claims(clause: str) -> list[tuple[str, int]]:
@@ -172,12 +173,15 @@ def _clause_claims(clause: str) -> list[tuple[str, int]]:
     also read by presence and source patterns, and must stay visible to it."""
     out: list[tuple[str, int]] = []
     work = timed = clause
-    for kind, pattern in (*en.RULES_EN, *_RULES_ZH):
-        for m in pattern.finditer(work):
+    for kind, pattern in _ALL_RULES:
+        found = list(pattern.finditer(work))
+        if not found:
+            continue
+        for m in found:
             out += [(k, en.claim_position(m)) for k in kind.split("+")]
-        work = pattern.sub(lambda m: " " * len(m.group(0)), work)
-        if kind in _TIMING:
-            timed = pattern.sub(lambda m: " " * len(m.group(0)), timed)
+            work = blank(work, m.start(), m.end())
+            if kind in _TIMING:
+                timed = blank(timed, m.start(), m.end())
     out += directions_en(timed)
     out += zh.directions_zh(timed)
     return out

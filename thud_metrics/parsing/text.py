@@ -82,6 +82,7 @@ _CONTRACTIONS = [
     (re.compile(r"\b(it|that|there|what|this|here|he|she)'s\b"), r"\1 is"),
     (re.compile(r"'s\b"), ""),
 ]
+_HAS_CONTRACTION = re.compile(r"'|\b(?:cannot|cant|wont|aint)\b")
 _DASH = re.compile(r"\s*[\u2014\u2013]\s*|\s+-+\s+")
 
 
@@ -93,8 +94,9 @@ def normalise(text: str) -> str:
     'is not it late? . i would say , yes'
     """
     text = plain(text).lower()
-    for pattern, repl in _CONTRACTIONS:
-        text = pattern.sub(repl, text)
+    if _HAS_CONTRACTION.search(text):
+        for pattern, repl in _CONTRACTIONS:
+            text = pattern.sub(repl, text)
     text = _DASH.sub(" , ", text)
     text = re.sub(r"\s*\n\s*", " . ", text)
     return re.sub(r"\s+", " ", text).strip()
