@@ -253,3 +253,28 @@ def test_refusals_are_refused_never_silent(answer, dimension):
 )
 def test_claims_of_silence_are_not_refusals(answer, expected):
     assert parse_answer(answer, "existence") == expected
+
+
+def test_the_precedence_tables_in_the_docs_are_the_code():
+    """docs/metrics.md shows each dimension's precedence table; it must be the one in
+    thud_metrics.parsing.rules (rows "a, b → L" are consecutive rows with one label)."""
+    import re
+    from pathlib import Path
+
+    from thud_metrics.parsing.rules import PRECEDENCE
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text(encoding="utf-8")
+    table = doc[doc.index("| sync | existence | consistency |") :].split("\n\n")[0].splitlines()[2:]
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in table]
+    for column, dimension in enumerate(("sync", "existence", "consistency")):
+        rows = []
+        for row in cells:
+            if not row[column]:
+                continue
+            claims, label = (part.strip() for part in row[column].split("→"))
+            for need in re.split(r",\s*", claims):
+                rows.append((frozenset(c.strip() for c in need.split("+")), label))
+        code = [(need, label) for need, label in PRECEDENCE[dimension]]
+        # the docs spell out "early, delayed → that": each direction gives its own label
+        expanded = [(need, next(iter(need)) if label == "that" else label) for need, label in rows]
+        assert expanded == code, dimension
