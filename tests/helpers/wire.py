@@ -235,16 +235,10 @@ class LoopbackServer:
                     self._send(status, server.error_body)
                     return
                 try:
-                    cap = parse_request(body)
-                    prompt = cap.texts[-1]
-                    with tempfile.TemporaryDirectory(prefix="thud-loopback-") as tmp:
-                        media = media_for_model(cap, server.behaviour, Path(tmp))
-                        answer = server.answerer.answer(str(media), prompt)
+                    answer = server.answer_request(body)
                 except Exception as e:  # a bad request is the client's bug: say so
                     self._send(400, {"error": {"message": f"{type(e).__name__}: {e}"}})
                     return
-                with server.lock:
-                    server.captured.append(cap)
                 self._send(
                     200,
                     {
@@ -266,6 +260,17 @@ class LoopbackServer:
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
+
+    def answer_request(self, body: dict[str, Any]) -> str:
+        """The model's answer to one request body (a subclass may serve another model)."""
+        cap = parse_request(body)
+        prompt = cap.texts[-1]
+        with tempfile.TemporaryDirectory(prefix="thud-loopback-") as tmp:
+            media = media_for_model(cap, self.behaviour, Path(tmp))
+            answer = self.answerer.answer(str(media), prompt)
+        with self.lock:
+            self.captured.append(cap)
+        return answer
 
     @property
     def base_url(self) -> str:

@@ -69,12 +69,17 @@ def is_refusal(text: str) -> bool:
 
 # -- claims --------------------------------------------------------------------------------
 
-_YES_ZH = re.compile(rf"^\W*(?:{zh.YES_ZH})(?=[,.!;:\u3002\u3001]|$)")
-_NO_ZH = re.compile(rf"^\W*(?:{zh.NO_ZH})(?=[,.!;:\u3002\u3001]|$)")
-_HEDGE = re.compile(rf"{en.HEDGE_EN.pattern}|{zh.HEDGE_ZH}")
-_PROVISIONAL = re.compile(rf"{en.PROVISIONAL_EN.pattern}|{zh.PROVISIONAL_ZH}")
-_APPEARANCE = re.compile(rf"{en.APPEARANCE_EN.pattern}|{zh.APPEARANCE_ZH}")
-_ALTERNATIVE = re.compile(rf"{en.ALTERNATIVE_EN.pattern}|{zh.ALTERNATIVE_ZH}")
+_YES_ZH, _NO_ZH = (re.compile(rf"^\W*(?:{words})(?=[,.!;:\u3002\u3001]|$)") for words in (zh.YES_ZH, zh.NO_ZH))
+# each framing cue in either language
+_HEDGE, _PROVISIONAL, _APPEARANCE, _ALTERNATIVE = (
+    re.compile(f"{english.pattern}|{chinese}")
+    for english, chinese in (
+        (en.HEDGE_EN, zh.HEDGE_ZH),
+        (en.PROVISIONAL_EN, zh.PROVISIONAL_ZH),
+        (en.APPEARANCE_EN, zh.APPEARANCE_ZH),
+        (en.ALTERNATIVE_EN, zh.ALTERNATIVE_ZH),
+    )
+)
 _RULES_ZH = tuple((kind, re.compile(p)) for kind, p in zh.RULES_ZH)
 _TOKEN = re.compile(r"[a-z]+")
 

@@ -341,14 +341,12 @@ SHOWN_EN = re.compile(r"^(?:but|whereas|while|yet) (?:the |what the )?(?:video|p
 #: a rejection clause after a named sound: "..., not a glass shattering"
 NOT_THIS_EN = re.compile(r"^not (?:a|an|the|of|from)\b")
 
-YES_EN = re.compile(
-    r"^\W*(?:(?:definitely|certainly|probably|most likely|likely|absolutely|surely|i think|i believe) )?"
-    r"(?:yes|yeah|yep|yup|correct|true|indeed|affirmative)\b"
-)
+_LEADING = r"^\W*(?:(?:definitely|certainly|probably|most likely|likely|absolutely|surely|i think|i believe) )?"
+#: a leading yes; a leading no must end its phrase ("No, ...", not "No delay")
+YES_EN = re.compile(_LEADING + r"(?:yes|yeah|yep|yup|correct|true|indeed|affirmative)\b")
 NO_EN = re.compile(
-    r"^\W*(?:(?:definitely|certainly|probably|most likely|likely|absolutely|surely|i think|i believe) )?"
-    r"(?:no|nope|nah|not really|false|incorrect|negative|(?:definitely|certainly|probably|absolutely) not)\b"
-    r"(?=\s*(?:[,.;:!)]|$))"
+    _LEADING + r"(?:no|nope|nah|not really|false|incorrect|negative|(?:definitely|certainly|probably|absolutely) not)"
+    r"\b(?=\s*(?:[,.;:!)]|$))"
 )
 #: "so I'd say yes", "the answer is no" anywhere
 SAY_YES_NO_EN = re.compile(r"\b(?:i would|i|we would) (?:say|answer|go with) (yes|no)\b|\bthe answer is (yes|no)\b")
