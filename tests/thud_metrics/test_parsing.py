@@ -278,3 +278,22 @@ def test_the_precedence_tables_in_the_docs_are_the_code():
         # the docs spell out "early, delayed → that": each direction gives its own label
         expanded = [(need, next(iter(need)) if label == "that" else label) for need, label in rows]
         assert expanded == code, dimension
+
+
+def test_the_traditional_table_covers_the_characters_the_rules_use():
+    """Every entry maps a traditional character to one the Chinese patterns contain, and the
+    traditional forms of the words the rules rely on are mapped (e.g. 聲音 -> 声音)."""
+    import re
+    from pathlib import Path
+
+    from thud_metrics.parsing import zh
+
+    package = Path(zh.__file__).parent
+    source = "".join(p.read_text(encoding="utf-8") for p in package.glob("*.py"))
+    table = "".join(zh._T2S_PAIRS)
+    used = set(re.findall(r"[\u4e00-\u9fff]", source.replace(table, "")))
+    assert set(table[1::2]) <= used
+    for traditional, simplified in [("聲音", "声音"), ("畫面", "画面"), ("延遲", "延迟"), ("滯後", "滞后"), ("無聲", "无声"),
+                                    ("聽不到", "听不到"), ("音訊", "音讯"), ("對不上", "对不上"), ("選", "选"),
+                                    ("無法處理", "无法处理"), ("靜音", "静音"), ("與", "与")]:  # fmt: skip
+        assert zh.to_simplified(traditional) == simplified
