@@ -241,7 +241,8 @@ def claims_of(text: str) -> set[str]:
                 own.append("mismatch")  # "it sounds like a horn rather than a ball bouncing"
             body = body[: reject.start()]
         for kind, pos in _clause_claims(body):
-            own.append(en.NEGATED[kind] if kind in en.NEGATED and _negated(body, pos) else kind)
+            kind = en.NEGATED[kind] if kind in en.NEGATED and _negated(body, pos) else kind
+            own.append("present" if kind == "present_source" else kind)
         heard_before = heard_before or "present" in own
         found += [(kind, c.segment) for kind in own]
     # a later contrast segment corrects an earlier one about the same thing

@@ -31,6 +31,7 @@ CLAIM_KINDS: tuple[str, ...] = (
     "silent",  # no sound: "muted", "can't hear anything"
     "present",  # a sound is heard: "I hear a bang", "audible", "sounds like rain"
     "source_silent",  # the visible source makes no sound: "no sound from the ladder"
+    "present_source",  # a named source is heard ("I hear the door slam"); negated: source_silent
     "match",  # the sound belongs to the event: "matches", "the sound of the box landing"
     "mismatch",  # the sound is from elsewhere: "doesn't match", "a different source"
     "yes",  # a leading "yes"
@@ -46,6 +47,7 @@ NEGATED: dict[str, str] = {
     "silent": "present",
     "present": "silent",
     "source_silent": "present",
+    "present_source": "source_silent",
     "match": "mismatch",
     "mismatch": "match",
 }
@@ -53,7 +55,10 @@ NEGATED: dict[str, str] = {
 #: one family, the later one corrects the earlier
 FAMILIES: dict[str, str] = {
     "synced": "timing", "offsync": "timing", "early": "timing", "delayed": "timing", "no_offset": "timing",
-    "silent": "presence", "present": "presence", "source_silent": "presence",
+    "silent": "presence", "present": "presence",
+    # a claim about the visible source, not about the whole audio: "music, but no sound
+    # from the glass" keeps both the music and the silent glass
+    "source_silent": "source", "present_source": "source",
     "match": "source", "mismatch": "source",
     "yes": "answer", "no": "answer",
 }  # fmt: skip
@@ -243,6 +248,11 @@ RULES_EN: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"\b(?:make|makes|made|produce|produces|produced|cause|causes|caused|create|creates) (?:that|this|such a|the) "
         r"(?:sound|noise)\b",
     ),
+    # hearing a named source: "I can't hear the door slam" (while other sounds may be heard)
+    *_rule(
+        "present_source",
+        r"\b(?:hear|hears)\b(?= the (?!sound\b|sounds\b|audio\b|noise\b|noises\b|anything\b|soundtrack\b)\w+)",
+    ),
     *_rule(
         "present",
         # the verb alone: a negation before it ("I can't hear anything") is found by the look-back
@@ -258,6 +268,8 @@ RULES_EN: tuple[tuple[str, re.Pattern[str]], ...] = (
         rf"(?P<k>{SOUND_NOUN})\b",
         rf"\b{SOUND_NOUN} (?:is|are|was|were) (?:\w+ )?(?P<k>present|there|loud|clear|faint|distinct|noticeable|"
         rf"prominent)\b",
+        r"\b(?:video|clip|footage|recording|audio track|soundtrack) (?:\w+ ){0,2}?(?P<k>contains?|has|have|includes?|"
+        r"features?) (?:any |a |an |some )?(?:\w+ )?(?:audio|sounds?|noises?)\b",
     ),
 )
 

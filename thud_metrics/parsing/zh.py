@@ -82,6 +82,8 @@ _VISUAL = r"(?:画面|视频|影片|图像|动作|撞击(?!声)|碰撞(?!声)|�
 
 #: (claim, pattern) in order; what a pattern reads is blanked for the patterns after it
 RULES_ZH: tuple[tuple[str, str], ...] = (
+    # "听不到玻璃破碎的声音": the visible source is not heard (other sounds may be)
+    ("source_silent", r"(?:听不到|听不见|没有?听到|没有?听见)(?!任何)[\u4e00-\u9fff]{2,10}的?声"),
     ("silent", r"听不到|听不见|听不出|没有?(?:听到|听见)|无声|静音|寂静|一片安静|没有(?:任何)?(?:声音|声响|音频)|没声音|声音缺失"),
     # "对不上" (does not fit): out of time under the sync question, another sound under the others
     ("offsync+mismatch", r"对不上号?|对不齐"),
@@ -94,7 +96,7 @@ RULES_ZH: tuple[tuple[str, str], ...] = (
         r"是[\u4e00-\u9fff]{1,10}的声音|"
         r"来自(?:这个|该|画面中?的?|视频中?的?)?[\u4e00-\u9fff]{0,4}(?:事件|物体|动作|画面)|(?:这个|该)?事件发出",
     ),
-    ("present", r"听到|听见|听得到|听得见|能听|可以听|有(?:任何)?声音|有声|传来|响起|听起来|声音是"),
+    ("present", r"听到|听见|听得到|听得见|能听|可以听|有[\u4e00-\u9fff]{0,4}?声|传来|响起|听起来|声音是"),
 )
 
 #: a negator right before a claim (within NEGATION_WINDOW characters); "不同" (different),
