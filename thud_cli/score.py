@@ -45,6 +45,18 @@ def register(sub) -> None:
     )
     p.add_argument("--no-plots", action="store_true", help="write results.json only")
     p.add_argument("--cache-dir", default=None, help="datasets cache folder for loading --dataset")
+    p.add_argument(
+        "--judge",
+        default=None,
+        metavar="openai:MODEL|transformers:PATH",
+        help="an LLM judge for the answers the rules cannot read (verdicts cached beside each predictions file)",
+    )
+    p.add_argument("--judge-base-url", default=None, help="the OpenAI-compatible server of an openai: judge")
+    p.add_argument(
+        "--judge-all",
+        action="store_true",
+        help="judge every answer, score the judge's verdicts and report its agreement with the rules",
+    )
     p.set_defaults(func=run)
 
 
@@ -70,10 +82,48 @@ def _audio_check_line(meta: dict) -> str | None:
     return line
 
 
+def _judges(args) -> list:
+    """One judge per predictions file (one model loaded, one verdict cache beside each file)."""
+    if args.judge is None:
+        if args.judge_all or args.judge_base_url:
+            raise ValueError("--judge-all and --judge-base-url need --judge openai:MODEL or transformers:PATH")
+        return [None] * len(args.predictions)
+    from thud_metrics.judge import CachedJudge, judge_cache_path
+    from thud_models import make_judge
+
+    client = make_judge(args.judge, base_url=args.judge_base_url)
+    return [CachedJudge(client, judge_cache_path(path)) for path in args.predictions]
+
+
+def _refusal_line(results: dict) -> str:
+    """The refusal rate, said as evidence about the audio path (printed beside the verdict)."""
+    rate, n = results["refusal_rate"], results["counts"]["refused"]
+    line = f"refusal rate: {100 * rate:.1f}% ({n} answers say the model has no audio or cannot hear it)"
+    if n:
+        line += "; a refusing model is evidence that the audio does not reach it (see thud check-audio)"
+    return line
+
+
+def _judge_line(report: dict, judge) -> str:
+    """What the judge did: answers asked, requests made (0 on a cached re-score), agreement."""
+    asked = f"judge {report['judge']} ({report['mode']}): asked about {report['asked']} distinct answers"
+    if judge is not None and hasattr(judge, "requests"):
+        asked += f" ({judge.requests} new requests, {judge.hits} cached)"
+    parts = [asked, f"{report['unreadable_replies']} unreadable replies (scored unknown)"]
+    agree = report.get("agreement")
+    if agree:
+        parts.append(f"agrees with the rules on {agree['agreed']}/{agree['n']} probes, Cohen's kappa {agree['kappa']:.2f}")
+    else:
+        parts.append(f"{report['changed']} probes read by the judge")
+    return "; ".join(parts)
+
+
 def run(args) -> int:
+    from thud_metrics.judge import JudgeError
+
     try:
         return _run(args)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, JudgeError) as exc:
         print(f"thud score: error: {exc}", file=sys.stderr)
         return 2
 
@@ -95,25 +145,32 @@ def _run(args) -> int:
 
     bands = _bands(args.bands) or DEFAULT_BANDS
     sets = [read_predictions(path) for path in args.predictions]  # fail early on a bad file
+    judges = _judges(args)
     probes = load_probes(args.dataset, cache_dir=args.cache_dir)
     names = unique_names(sets)
     aligned = [align_predictions(pset, probes, allow_missing=args.allow_missing) for pset in sets]
     results = {}
-    for name, pset, (answers, n_missing) in zip(names, sets, aligned, strict=True):
-        results[name] = score_answers(answers, probes, bands=bands, n_resamples=args.n_resamples, seed=args.seed)
+    for name, pset, (answers, n_missing), judge in zip(names, sets, aligned, judges, strict=True):
+        results[name] = score_answers(
+            answers, probes, bands=bands, n_resamples=args.n_resamples, seed=args.seed, judge=judge, judge_all=args.judge_all
+        )
         results[name]["run"] = run_summary(pset, n_missing)
 
     # each later file against the first, paired on the same probes
     comparisons = {}
     if len(sets) > 1 and args.n_resamples > 0:
-        for name, (answers, _) in zip(names[1:], aligned[1:], strict=True):
+        for name, (answers, _), judge in zip(names[1:], aligned[1:], judges[1:], strict=True):
             comparisons[f"{name} vs {names[0]}"] = compare(
                 aligned[0][0], answers, probes["label"], probes["condition"], probes["dimension"],
                 probes["pair_id"], probes["clip_id"], n_resamples=args.n_resamples, seed=args.seed,
+                judge=judges[0], judge_b=judge, judge_all=args.judge_all,
             )  # fmt: skip
 
     first = args.predictions[0]
     out_dir = args.out_dir or first.with_name(first.stem + "_score" if len(sets) == 1 else "thud_score")
+    from thud_metrics.judge import write_judge_files
+
+    judge_files = write_judge_files(out_dir, results)  # the judge's lists move to their own files
     json_path = write_json(
         out_dir / "results.json",
         {"dataset": str(args.dataset), "bands": list(bands), "models": results, "comparisons": comparisons},
@@ -134,6 +191,9 @@ def _run(args) -> int:
         check = _audio_check_line(run_info["meta"])
         if check:
             print(f"  audio path check: {check}")
+        print(f"  {_refusal_line(r)}")
+        if r.get("judge"):
+            print(f"  {_judge_line(r['judge'], judges[list(results).index(name)])}")
     for label, c in comparisons.items():
         row = c["paired_bootstrap"]["avg_pair_accuracy"]
         print(
@@ -141,6 +201,8 @@ def _run(args) -> int:
             f"(95% CI {100 * row['ci'][0]:+.1f} to {100 * row['ci'][1]:+.1f}, p = {row['p_value']:.3g})"
         )
     print(f"\nresults: {json_path}")
+    for path in judge_files:
+        print(f"judge:   {path}")
     if not args.no_plots:
         from thud_metrics.plots import plot_all
 

@@ -36,6 +36,7 @@ _CATEGORY_STYLE = {  # label, colour
     "shift": ("Said early/delayed (hallucinated shift)", "#8e24aa"),
     "silent": ("Said silent", "#546e7a"),
     "mismatched": ("Said mismatched", "#8d6e63"),
+    "refused": ("Refused (no audio)", "#90a4ae"),
     "unknown": ("Unreadable", "#cfd8dc"),
 }
 _COLORS = ["#1565c0", "#c62828", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#ad1457", "#4e342e"]

@@ -168,7 +168,8 @@ def _ci(interval: list | None) -> str:
 
 def format_table(results: dict[str, dict]) -> str:
     """The paper's Table 1 as text, one row per model: original and intervened accuracy per
-    dimension, avg gap (with its CI when computed), pair accuracy and the unreadable share.
+    dimension, avg gap (with its CI when computed), pair accuracy, the unreadable share and
+    the refusal rate (answers that say the model has no audio).
     All values in percent; ``-`` where undefined.
 
     Examples
@@ -180,8 +181,8 @@ def format_table(results: dict[str, dict]) -> str:
     ...                  ["a", "a", "b", "b", "c", "c"], n_resamples=0)
     >>> print(format_table({"always-synced": r}))
                        Sync       Existence   Consistency                       Pair accuracy
-    model           Orig  Shift   Orig  Mute   Orig  Swap  Avg Gap  95% CI  Sync  Exist  Cons  Avg  Unread
-    always-synced  100.0    0.0  100.0   0.0  100.0   0.0    100.0       -   0.0    0.0   0.0  0.0     0.0
+    model           Orig  Shift   Orig  Mute   Orig  Swap  Avg Gap  95% CI  Sync  Exist  Cons  Avg  Unread  Refused
+    always-synced  100.0    0.0  100.0   0.0  100.0   0.0    100.0       -   0.0    0.0   0.0  0.0     0.0      0.0
     """
     # (group, header, value of a result)
     columns: list[tuple[str, str, object]] = []
@@ -195,6 +196,7 @@ def format_table(results: dict[str, dict]) -> str:
         columns.append(("Pair accuracy", short, lambda r, d=d: _pct(r["pair_accuracy"][d])))
     columns.append(("Pair accuracy", "Avg", lambda r: _pct(r["avg_pair_accuracy"])))
     columns.append(("", "Unread", lambda r: _pct(r["unparseable_rate"])))
+    columns.append(("", "Refused", lambda r: _pct(r.get("refusal_rate"))))
 
     cells = [[fn(r) for _, _, fn in columns] for r in results.values()]
     widths = [max(len(h), *(len(row[j]) for row in cells)) for j, (_, h, _) in enumerate(columns)]
@@ -223,7 +225,7 @@ def headline(results: dict) -> str:
     return (
         f"avg gap {_pct(results['avg_gap'])} pts, pair accuracy {_pct(results['avg_pair_accuracy'])}%, "
         f"mute hallucination {_pct(rates['mute_hallucination'])}%, shift miss {_pct(rates['shift_miss'])}%, "
-        f"unreadable {_pct(results['unparseable_rate'])}%"
+        f"unreadable {_pct(results['unparseable_rate'])}%, refused {_pct(results.get('refusal_rate'))}%"
     )
 
 
