@@ -136,8 +136,8 @@ def register(sub) -> None:
     p.add_argument(
         "--configs",
         type=_configs,
-        default=CONFIGS,
-        help=f"configs to build, comma-separated (default: {','.join(CONFIGS)}); each must get rows",
+        help=f"configs to build, comma-separated, each of which must get rows (default: {','.join(CONFIGS)}, "
+        "preferences only when the train partition has clips)",
     )
     add_build_arguments(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars (the summary is still printed)")

@@ -252,21 +252,22 @@ def make_report(
     )
 
 
-def _refuse_empty(prep: Prepared, configs: tuple[str, ...], config: ThudConfig, report: BuildReport) -> None:
-    """Raise :class:`EmptyBuild` when an asked-for config would have no row."""
+def _refuse_empty(prep: Prepared, required: tuple[str, ...], config: ThudConfig, report: BuildReport) -> None:
+    """Raise :class:`EmptyBuild` when a required config would have no row (the probes of
+    the test partition; the preferences of the train partition when they were asked for)."""
     parts = Counter(p.partition for p in prep.plans)
     count = {part: (sum(parts.values()) if part == "all" else parts[part]) for part in ("all", "test", "train")}
     reasons = []
     if not prep.plans:
         reasons.append("no clip could be used (see the skipped clips)")
     else:
-        if "probes" in configs and not count[_partition_of("probes", "original", config.partition)]:
+        if "probes" in required and not count[_partition_of("probes", "original", config.partition)]:
             hint = " (--test-fraction 0 puts every clip in train)" if config.test_fraction == 0 else ""
             reasons.append(
                 f"no probe: none of the {len(prep.plans)} usable clips is in the test partition{hint}; "
                 "raise the test fraction or set 'split': 'test' on some annotation rows"
             )
-        if "preferences" in configs and not count[_partition_of("preferences", "train", config.partition)]:
+        if "preferences" in required and not count[_partition_of("preferences", "train", config.partition)]:
             reasons.append(
                 f"no preference row: none of the {len(prep.plans)} usable clips is in the train partition; "
                 "lower the test fraction, set 'split': 'train' on some rows, or build without the "
@@ -334,7 +335,7 @@ def _check_configs(configs) -> tuple[str, ...]:
 def build(
     out_dir: str | Path = "thud",
     *,
-    configs: tuple[str, ...] = CONFIGS,
+    configs: tuple[str, ...] | None = None,
     num_proc: int | None = None,
     progress: bool = True,
     command: str | None = None,
@@ -343,7 +344,10 @@ def build(
 ) -> BuildReport:
     """Build the configs of Thud into ``out_dir`` (the Hub layout) and return the report.
 
-    ``config_kwargs`` are :class:`~thud_dataset.builder.ThudConfig` fields: ``source``,
+    ``configs``: the configs to build, each of which must get rows; by default all of
+    them, with the ``probes`` required and ``preferences`` written when the train
+    partition has clips (an evaluation-only corpus builds without them; the report says
+    so). ``config_kwargs`` are :class:`~thud_dataset.builder.ThudConfig` fields: ``source``,
     ``num_clips``, ``seed``, ``data_dir``, ``annotations``, ``offsets``, ``margin_s``,
     ``test_fraction``, ``media_cache_dir``…
 
@@ -360,7 +364,8 @@ def build(
         ``overwrite``…), another build is writing it, the disk is full or read-only, or
         (:class:`EmptyBuild`) no probe / no asked-for preference row would be made.
     """
-    configs = _check_configs(configs)
+    required = _check_configs(configs) if configs is not None else ("probes",)
+    configs = _check_configs(configs) if configs is not None else CONFIGS
     if num_proc is not None and (isinstance(num_proc, bool) or not isinstance(num_proc, int) or num_proc < 1):
         raise ValueError(f"num_proc must be an integer >= 1, got {num_proc!r}")
     for key in ("data_dir", "annotations", "media_cache_dir"):
@@ -379,7 +384,7 @@ def build(
     try:
         with OutputTransaction(out) as tx:
             prep = prepare(config, progress=progress, num_proc=num_proc)
-            _refuse_empty(prep, configs, config, make_report(str(out_dir), settings, prep, (), []))
+            _refuse_empty(prep, required, config, make_report(str(out_dir), settings, prep, (), []))
             need, free = _estimate_bytes(prep, configs, config), tx.free_bytes()
             if free < need // 2:
                 raise BuildStopped(
@@ -387,7 +392,7 @@ def build(
                     f"{free / 1e6:.0f} MB free; {out_dir} is {'unchanged' if existed else 'not created'}"
                 )
             prep = materialize_all(prep, config, num_proc=num_proc, progress=progress)
-            _refuse_empty(prep, configs, config, make_report(str(out_dir), settings, prep, (), []))
+            _refuse_empty(prep, required, config, make_report(str(out_dir), settings, prep, (), []))
             files = write_shards(plan_shards(prep, configs, config), tx.staging, num_proc, progress)
             report = make_report(
                 str(out_dir), settings, prep, configs, files, kept=tx.kept_entries()
