@@ -169,7 +169,7 @@ def machine_error(exc: BaseException) -> OSError | None:
         seen.add(id(cur))
         if isinstance(cur, OSError) and cur.errno in _MACHINE_ERRNOS:
             return cur
-        cur = cur.__cause__ or cur.__context__
+        cur = cur.__cause__ or (None if cur.__suppress_context__ else cur.__context__)
     return None
 
 

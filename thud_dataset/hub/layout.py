@@ -399,6 +399,8 @@ def build(
             )
             _write_report_and_card(report, tx.staging)
             tx.commit()
+    except BuildError:
+        raise
     except Exception as exc:
         cause = machine_error(exc)
         if cause is None:
