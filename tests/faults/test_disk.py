@@ -12,7 +12,15 @@ import subprocess
 import pytest
 
 from tests.faults.conftest import ARGS
-from tests.helpers.faults import NoSmallFilesystem, folder_bytes, judge, leftovers, run_build, small_filesystem, tree_digest
+from tests.helpers.faults import (
+    NoSmallFilesystem,
+    folder_bytes,
+    judge,
+    leftovers,
+    run_build,
+    small_filesystem,
+    tree_digest,
+)
 
 
 @pytest.fixture

@@ -106,13 +106,13 @@ BAD_ROWS = {
     "clip_id not a string": (row(MP4, clip_id=7), "clip_id must be a non-empty string, got 7", "?"),
     # json reads a 401-digit integer as an int that no float can hold
     "huge number": (
-        '{"file": "%s", "clip_id": "huge", "visual_event": "v", "visual_time": %s, '
-        '"audio_event": "a", "audio_time": 1.0}' % (MP4, "9" * 401),
+        f'{{"file": "{MP4}", "clip_id": "huge", "visual_event": "v", "visual_time": {"9" * 401}, '
+        '"audio_event": "a", "audio_time": 1.0}',
         "visual_time is a number of 401 digits",
         "huge",
     ),
     # beyond Python's integer-string limit the JSON line itself cannot be read
-    "5000-digit number": ('{"file": "%s", "visual_time": %s}' % (MP4, "1" * 5000), "not valid JSON (Exceeds the limit", "?"),
+    "5000-digit number": (f'{{"file": "{MP4}", "visual_time": {"1" * 5000}}}', "not valid JSON (Exceeds the limit", "?"),
 }
 
 

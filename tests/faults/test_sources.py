@@ -1,0 +1,122 @@
+"""Damaged and unusual sources never end a build: each clip is built or skipped with its reason."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import av
+import numpy as np
+import pytest
+
+from tests.helpers.faults import dtsless_mkv, judge, run_build, truncate_after_index
+from tests.helpers.media import MP4_LONG, write_jsonl
+from thud_dataset.sources.synthetic import render_clip
+from thud_dataset.verify import measure_lag
+
+#: the DTS-less and decoded-length work of the media helper (issues 13.2 and 13.3, branch media)
+NEEDS_MEDIA_BRANCH = pytest.mark.xfail(
+    reason="needs DTS derivation / decoded-length checks (thud_dataset/media.py, branch media)", strict=False
+)
+
+
+def _corpus(folder, extra_rows):
+    """Two rendered synthetic clips (test partition) plus ``extra_rows``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(2):
+        c = render_clip(i, 0, folder / f"s{i}.mp4")
+        rows.append({"file": f"s{i}.mp4", "visual_event": c.visual_event, "visual_time": c.visual_time,
+                     "audio_event": c.audio_event, "audio_time": c.audio_time, "category": c.category, "split": "test"})
+    write_jsonl(folder / "annotations.jsonl", rows + extra_rows)
+    return folder
+
+
+def _build(root, media_cache, folder, *args):
+    out = root / "out"
+    res = run_build(out, media_cache, "--source", "local", "--data-dir", str(folder), "--configs", "probes,clips", *args)
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr[-3000:]
+    assert judge(out, None).state == "new"
+    return out, json.loads((out / "build_report.json").read_text())
+
+
+def _decode(data: bytes) -> tuple[np.ndarray, int]:
+    with av.open(io.BytesIO(data)) as c:
+        s = c.streams.audio[0]
+        chunks = [f.to_ndarray().mean(axis=0) for f in c.decode(s)]
+        return np.concatenate(chunks), s.codec_context.sample_rate
+
+
+@pytest.fixture(scope="module")
+def dtsless_build(tmp_path_factory, media_cache):
+    """A corpus with a DTS-less Matroska source, built once: ``(out, report)``."""
+    root = tmp_path_factory.mktemp("dtsless")
+    folder = _corpus(root / "corpus", [
+        {"file": "obs.mkv", "clip_id": "obs", "visual_event": "the bar fills", "visual_time": 1.2,
+         "audio_event": "a burst", "audio_time": 1.2, "category": "burst", "split": "test"},
+    ])
+    dtsless_mkv(folder / "obs.mkv")
+    return _build(root, media_cache, folder)
+
+
+def test_a_source_without_dts_never_ends_the_build(dtsless_build):
+    _, report = dtsless_build
+    used = {p["clip_id"] for p in report["plan"]}
+    skipped = {s["clip_id"]: s["reason"] for s in report["skipped"]}
+    assert "obs" in used or "obs" in skipped
+    assert used >= {"s0", "s1"}
+
+
+@NEEDS_MEDIA_BRANCH
+def test_a_source_without_dts_builds_with_an_exact_shift(dtsless_build):
+    import pyarrow.parquet as pq
+
+    out, report = dtsless_build
+    assert "obs" in {p["clip_id"] for p in report["plan"]}, report["skipped"]
+    rows = {}
+    for split in ("original", "shift"):
+        for f in (out / "data" / "probes").glob(f"{split}-*.parquet"):
+            for r in pq.read_table(f).to_pylist():
+                if r["clip_id"] == "obs" and (split == "shift" or r["dimension"] == "sync"):
+                    rows[split] = r
+    a, sr = _decode(rows["original"]["video"]["bytes"])
+    b, _ = _decode(rows["shift"]["video"]["bytes"])
+    tau = rows["shift"]["offset_s"]
+    assert abs(measure_lag(a, b, sr, max_lag_s=2.0) - round(tau * sr)) <= sr // 1000
+
+
+@pytest.fixture(scope="module")
+def truncated_build(tmp_path_factory, real_clips_dir, media_cache):
+    """A corpus with an mp4 cut short after its index, built once: ``(out, report)``."""
+    root = tmp_path_factory.mktemp("truncated")
+    folder = _corpus(root / "corpus", [
+        # the header says 17.4 s; the streams end near 4.6 s
+        {"file": "cut.mp4", "clip_id": "cut_early", "visual_event": "hikers", "visual_time": 4.0,
+         "audio_event": "voices", "audio_time": 4.0, "category": "speech", "split": "test"},
+        {"file": "cut.mp4", "clip_id": "cut_late", "visual_event": "hikers", "visual_time": 10.0,
+         "audio_event": "voices", "audio_time": 10.0, "category": "speech", "split": "test"},
+    ])
+    truncate_after_index(real_clips_dir / MP4_LONG, folder / "cut.mp4", keep_seconds=4.6, duration=17.4)
+    return _build(root, media_cache, folder)
+
+
+def test_a_truncated_source_never_ends_the_build(truncated_build):
+    _, report = truncated_build
+    skipped = {s["clip_id"]: s["reason"] for s in report["skipped"]}
+    assert "cut_late" in skipped  # its event lies past the end of what decodes
+    used = {p["clip_id"] for p in report["plan"]}
+    assert {"s0", "s1"} <= used
+    assert all(p["donor_clip_id"] in used for p in report["plan"])  # no skipped clip donates
+
+
+@NEEDS_MEDIA_BRANCH
+def test_a_truncated_source_is_judged_by_its_decoded_length(truncated_build):
+    import pyarrow.parquet as pq
+
+    out, report = truncated_build
+    skipped = {s["clip_id"]: s["reason"] for s in report["skipped"]}
+    assert "decoded" in skipped["cut_late"]  # the reason names the decoded length
+    for f in (out / "data" / "probes").glob("shift-*.parquet"):
+        for r in pq.read_table(f).to_pylist():
+            x, sr = _decode(r["video"]["bytes"])
+            assert r["edited_audio_time"] <= len(x) / sr - 0.2, r["clip_id"]  # the label holds
