@@ -340,13 +340,31 @@ def materialize_job(job: ClipJob) -> ClipMedia:
     return ClipMedia(job.clip.clip_id, job.plan, outputs, video_transcoded(outputs))
 
 
-def _materialize_or_skip(job: ClipJob) -> ClipMedia | Skipped:
+@dataclass(frozen=True)
+class DonorFailed:
+    """A clip whose media failed because its donor's audio cannot be read: the donor is
+    skipped (``donor``) and the clip re-planned, not skipped."""
+
+    clip_id: str
+    donor: Skipped
+
+
+def _materialize_or_skip(job: ClipJob) -> ClipMedia | Skipped | DonorFailed:
     try:
         return materialize_job(job)
     except Exception as e:
         if machine_error(e):
             raise
-        return Skipped(job.clip.clip_id, job.clip.origin or job.clip.path, f"cannot be materialized: {clip_failure(e)}")
+        failure = e
+    # whose fault? the donor only lends its decoded audio: if that fails, the donor goes
+    try:
+        media.decode_audio(job.donor.path)
+    except Exception as e:
+        if machine_error(e):
+            raise
+        donor = job.donor
+        return DonorFailed(job.clip.clip_id, Skipped(donor.clip_id, donor.origin or donor.path, f"cannot be materialized: {clip_failure(e)}"))
+    return Skipped(job.clip.clip_id, job.clip.origin or job.clip.path, f"cannot be materialized: {clip_failure(failure)}")
 
 
 def _materialize_crashed(job: ClipJob) -> Skipped:
@@ -363,7 +381,8 @@ def materialize_all(
     """Materialize every planned clip before any row is written; a clip that fails is
     skipped with its reason, like a bad row.
 
-    The clips that had a failed clip as their swap donor are re-planned (the planner
+    A clip that failed because its donor's audio cannot be read is not skipped: the
+    donor is. The clips that had a failed clip as their swap donor are re-planned (the planner
     changes only their donors, see :func:`~thud_dataset.planning.plan_clips`) and
     materialized again, until every plan has its files. The result is the build that
     would have been made had the failed clips been bad rows from the start. Machine
@@ -386,12 +405,15 @@ def materialize_all(
             desc="Materializing clips",
             progress=progress,
         )
-        failed = [r for r in results if isinstance(r, Skipped)]
+        failed = {r.clip_id: r for r in results if isinstance(r, Skipped)}
+        for r in results:  # a donor that failed someone else is skipped too (once)
+            if isinstance(r, DonorFailed):
+                failed.setdefault(r.donor.clip_id, r.donor)
         made.update((r.clip_id, r) for r in results if isinstance(r, ClipMedia))
         if not failed:
             break
-        skipped += failed
-        gone = {f.clip_id for f in failed}
+        skipped += failed.values()
+        gone = set(failed)
         planned = [clips[p.clip_id] for p in plans if p.clip_id not in gone]
         plans, lost = plan_clips(planned, durations, config.plan_settings())
         skipped += lost

@@ -300,3 +300,66 @@ def test_room_tone_gap_fill_hides_where_the_gap_is(synthetic_build, tmp_path, me
     assert gaps >= 10  # every shift and most swaps
     settings = json.loads((toned / "build_report.json").read_text())["settings"]
     assert settings["gap_fill"] == "room_tone"
+
+
+def test_a_clip_that_fails_to_materialize_is_skipped_and_its_recipients_get_new_donors(tmp_path):
+    from thud_dataset.builder import ThudConfig, materialize_all, prepare
+    from thud_dataset.sources.synthetic import render_clip
+
+    data = tmp_path / "corpus"
+    data.mkdir()
+    lines = []
+    for i in range(6):
+        c = render_clip(i, 0, data / f"c{i}.mp4")
+        lines.append({"file": f"c{i}.mp4", "visual_event": c.visual_event, "visual_time": c.visual_time,
+                      "audio_event": c.audio_event, "audio_time": c.audio_time, "category": c.category,
+                      "split": "test"})
+    (data / "annotations.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    config = ThudConfig(name="probes", source="local", data_dir=str(data), media_cache_dir=str(tmp_path / "cache"))
+    prep = prepare(config, progress=False)
+    assert len(prep.plans) == 6
+    victim = max({p.donor_clip_id for p in prep.plans}, key=lambda c: sum(p.donor_clip_id == c for p in prep.plans))
+    recipients = {p.clip_id for p in prep.plans if p.donor_clip_id == victim}
+    (data / f"{victim}.mp4").write_bytes(b"\x00" * 4096)  # damaged between check and materialization
+
+    done = materialize_all(prep, config, num_proc=2, progress=False)
+    skipped = {s.clip_id: s for s in done.skipped}
+    assert victim in skipped and "cannot be materialized" in skipped[victim].reason
+    assert f"{victim}.mp4" in skipped[victim].reason  # names the file
+    assert {p.clip_id for p in done.plans} == {p.clip_id for p in prep.plans} - {victim}
+    before = {p.clip_id: p for p in prep.plans}
+    for p in done.plans:
+        assert p.donor_clip_id != victim and p.donor_clip_id in done.clips
+        if p.clip_id in recipients:
+            assert p.tau == before[p.clip_id].tau  # only the donor changes
+        else:
+            assert p == before[p.clip_id]  # everyone else keeps the plan
+        assert done.media[p.clip_id].plan == p  # and has its files
+    assert set(done.media) == {p.clip_id for p in done.plans}
+
+
+def test_a_worker_that_dies_takes_only_its_own_clip():
+    from tests.helpers.faults import crash_on
+    from thud_dataset.builder import run_isolated
+
+    got = run_isolated(crash_on, [1, "crash", 3, 4], 2, lambda item: f"died: {item}", desc="x", progress=False)
+    assert got == [2, "died: crash", 6, 8]
+    assert run_isolated(crash_on, [1, 2], 1, str, desc="x", progress=False) == [2, 4]
+
+
+def test_machine_errors_are_not_clip_errors():
+    import errno
+
+    from thud_dataset.builder import machine_error
+    from thud_dataset.sources import ClipError
+
+    full = OSError(errno.ENOSPC, "No space left on device")
+    try:
+        try:
+            raise full
+        except OSError as e:
+            raise ClipError("x.mp4: cannot write") from e
+    except ClipError as wrapped:
+        assert machine_error(wrapped) is full
+    assert machine_error(OSError(errno.ENOENT, "gone")) is None
+    assert machine_error(ValueError("bad clip")) is None
