@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from tests.helpers.faults import judge, run_build
+from tests.helpers.faults import CACHE_DAMAGE, damage_cache, judge, run_build
 
 ARGS = ("--num-clips", "6", "--configs", "probes")
 #: the media helper's verified cache (issue 13.4, branch ``media``) rebuilds these entries;
@@ -37,27 +37,15 @@ def reference(tmp_path_factory):
     return root, (files, report["skipped"])
 
 
-DAMAGE = {
-    "truncated object": ("objects", "*", lambda b: b[: len(b) // 3]),
-    "flipped object": ("objects", "*", lambda b: b[:-200] + bytes(200)),
-    "half-written index": ("index", "*.json", lambda b: b[:20]),
-    "half-written scan": ("scan", "*.json", lambda b: b[:20]),
-    "truncated render": ("synthetic", "*.mp4", lambda b: b[:5000]),
-}
-
-
-@pytest.fixture(scope="module", params=list(DAMAGE))
+@pytest.fixture(scope="module", params=list(CACHE_DAMAGE))
 def rebuilt(request, reference):
     """Damage some entries of the reference cache (restored first), then build again."""
     root, want = reference
     cache = root / "cache"
     shutil.rmtree(cache)
     shutil.copytree(root / "pristine", cache)  # copy2: same names, sizes and times
-    folder, pattern, damage = DAMAGE[request.param]
-    damaged = sorted((cache / folder).rglob(pattern))[::3]
+    damaged = damage_cache(cache, request.param)
     assert damaged
-    for entry in damaged:
-        entry.write_bytes(damage(entry.read_bytes()))
     out = root / f"out-{request.param.replace(' ', '-')}"
     res = run_build(out, cache, *ARGS)
     return request.param, res, out, want, damaged

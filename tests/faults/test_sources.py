@@ -9,27 +9,13 @@ import av
 import numpy as np
 import pytest
 
-from tests.helpers.faults import dtsless_mkv, judge, run_build, truncate_after_index
-from tests.helpers.media import MP4_LONG, write_jsonl
-from thud_dataset.sources.synthetic import render_clip
+from tests.helpers.faults import damaged_sources, judge, run_build
 from thud_dataset.verify import measure_lag
 
 #: the DTS-less and decoded-length work of the media helper (issues 13.2 and 13.3, branch media)
 NEEDS_MEDIA_BRANCH = pytest.mark.xfail(
     reason="needs DTS derivation / decoded-length checks (thud_dataset/media.py, branch media)", strict=False
 )
-
-
-def _corpus(folder, extra_rows):
-    """Two rendered synthetic clips (test partition) plus ``extra_rows``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for i in range(2):
-        c = render_clip(i, 0, folder / f"s{i}.mp4")
-        rows.append({"file": f"s{i}.mp4", "visual_event": c.visual_event, "visual_time": c.visual_time,
-                     "audio_event": c.audio_event, "audio_time": c.audio_time, "category": c.category, "split": "test"})
-    write_jsonl(folder / "annotations.jsonl", rows + extra_rows)
-    return folder
 
 
 def _build(root, media_cache, folder, *args):
@@ -48,15 +34,10 @@ def _decode(data: bytes) -> tuple[np.ndarray, int]:
 
 
 @pytest.fixture(scope="module")
-def dtsless_build(tmp_path_factory, media_cache):
+def dtsless_build(tmp_path_factory, real_clips_dir, media_cache):
     """A corpus with a DTS-less Matroska source, built once: ``(out, report)``."""
     root = tmp_path_factory.mktemp("dtsless")
-    folder = _corpus(root / "corpus", [
-        {"file": "obs.mkv", "clip_id": "obs", "visual_event": "the bar fills", "visual_time": 1.2,
-         "audio_event": "a burst", "audio_time": 1.2, "category": "burst", "split": "test"},
-    ])
-    dtsless_mkv(folder / "obs.mkv")
-    return _build(root, media_cache, folder)
+    return _build(root, media_cache, damaged_sources(root / "corpus", "dtsless", real_clips_dir))
 
 
 def test_a_source_without_dts_never_ends_the_build(dtsless_build):
@@ -89,15 +70,7 @@ def test_a_source_without_dts_builds_with_an_exact_shift(dtsless_build):
 def truncated_build(tmp_path_factory, real_clips_dir, media_cache):
     """A corpus with an mp4 cut short after its index, built once: ``(out, report)``."""
     root = tmp_path_factory.mktemp("truncated")
-    folder = _corpus(root / "corpus", [
-        # the header says 17.4 s; the streams end near 4.6 s
-        {"file": "cut.mp4", "clip_id": "cut_early", "visual_event": "hikers", "visual_time": 4.0,
-         "audio_event": "voices", "audio_time": 4.0, "category": "speech", "split": "test"},
-        {"file": "cut.mp4", "clip_id": "cut_late", "visual_event": "hikers", "visual_time": 10.0,
-         "audio_event": "voices", "audio_time": 10.0, "category": "speech", "split": "test"},
-    ])
-    truncate_after_index(real_clips_dir / MP4_LONG, folder / "cut.mp4", keep_seconds=4.6, duration=17.4)
-    return _build(root, media_cache, folder)
+    return _build(root, media_cache, damaged_sources(root / "corpus", "truncated", real_clips_dir))
 
 
 def test_a_truncated_source_never_ends_the_build(truncated_build):

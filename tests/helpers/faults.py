@@ -271,6 +271,67 @@ def dtsless_mkv(path: Path, *, seconds: float = 3.0, event_s: float = 1.2, fps: 
     return path
 
 
+#: ways to damage a media cache: ``{name: (folder, glob, damage(bytes) -> bytes)}``
+CACHE_DAMAGE = {
+    "truncated object": ("objects", "*", lambda b: b[: len(b) // 3]),
+    "flipped object": ("objects", "*", lambda b: b[:-200] + bytes(200)),
+    "half-written index": ("index", "*.json", lambda b: b[:20]),
+    "half-written scan": ("scan", "*.json", lambda b: b[:20]),
+    "truncated render": ("synthetic", "*.mp4", lambda b: b[:5000]),
+}
+
+
+def damage_cache(cache: Path, kind: str) -> list[Path]:
+    """Damage every third entry of one kind (:data:`CACHE_DAMAGE`); return the entries."""
+    folder, pattern, damage = CACHE_DAMAGE[kind]
+    damaged = sorted((cache / folder).rglob(pattern))[::3]
+    for entry in damaged:
+        entry.write_bytes(damage(entry.read_bytes()))
+    return damaged
+
+
+def synthetic_corpus(folder: Path, extra_rows: list[dict], n: int = 2) -> Path:
+    """A local-source folder: ``n`` rendered synthetic clips (test partition, ``s0.mp4``…)
+    plus ``extra_rows`` (whose files the caller puts there)."""
+    from tests.helpers.media import write_jsonl
+    from thud_dataset.sources.synthetic import render_clip
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(n):
+        c = render_clip(i, 0, folder / f"s{i}.mp4")
+        rows.append({"file": f"s{i}.mp4", "visual_event": c.visual_event, "visual_time": c.visual_time,
+                     "audio_event": c.audio_event, "audio_time": c.audio_time, "category": c.category, "split": "test"})
+    write_jsonl(folder / "annotations.jsonl", rows + extra_rows)
+    return folder
+
+
+#: the extra rows of the damaged-source corpora (:func:`damaged_sources`)
+DTSLESS_ROW = {"file": "obs.mkv", "clip_id": "obs", "visual_event": "the bar fills", "visual_time": 1.2,
+               "audio_event": "a burst", "audio_time": 1.2, "category": "burst", "split": "test"}
+TRUNCATED_ROWS = [
+    # the header says 17.4 s; the streams end near 4.6 s
+    {"file": "cut.mp4", "clip_id": "cut_early", "visual_event": "hikers", "visual_time": 4.0,
+     "audio_event": "voices", "audio_time": 4.0, "category": "speech", "split": "test"},
+    {"file": "cut.mp4", "clip_id": "cut_late", "visual_event": "hikers", "visual_time": 10.0,
+     "audio_event": "voices", "audio_time": 10.0, "category": "speech", "split": "test"},
+]
+
+
+def damaged_sources(folder: Path, kind: str, real_clips: Path) -> Path:
+    """A corpus with one damaged source: ``"dtsless"`` (Matroska, B-frames, no DTS) or
+    ``"truncated"`` (an mp4 cut after its index; two rows on it)."""
+    from tests.helpers.media import MP4_LONG
+
+    if kind == "dtsless":
+        synthetic_corpus(folder, [DTSLESS_ROW])
+        dtsless_mkv(folder / "obs.mkv")
+    else:
+        synthetic_corpus(folder, TRUNCATED_ROWS)
+        truncate_after_index(real_clips / MP4_LONG, folder / "cut.mp4", keep_seconds=4.6, duration=17.4)
+    return folder
+
+
 def crash_on(item):
     """For the worker-crash test: a process that dies (as a segfault would) on ``"crash"``."""
     if item == "crash":

@@ -292,7 +292,7 @@ def _estimate_bytes(prep: Prepared, configs: tuple[str, ...], config: ThudConfig
 
 
 def _machine_message(exc: OSError, out_dir: str, existed: bool) -> str:
-    where = exc.filename or ""
+    where = exc.filename or Path(out_dir).resolve().parent
     state = f"{out_dir} is unchanged" if existed else f"{out_dir} was not created"
     if exc.errno == errno.ENOSPC:
         return f"no space left on the device of {where}: the build stopped and {state}"
