@@ -33,11 +33,30 @@ def _decode(data: bytes) -> tuple[np.ndarray, int]:
         return np.concatenate(chunks), s.codec_context.sample_rate
 
 
+def _probes(out, split: str) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    return [r for f in sorted((out / "data" / "probes").glob(f"{split}-*.parquet")) for r in pq.read_table(f).to_pylist()]
+
+
 @pytest.fixture(scope="module")
-def dtsless_build(tmp_path_factory, real_clips_dir, media_cache):
-    """A corpus with a DTS-less Matroska source, built once: ``(out, report)``."""
-    root = tmp_path_factory.mktemp("dtsless")
-    return _build(root, media_cache, damaged_sources(root / "corpus", "dtsless", real_clips_dir))
+def damaged_build(tmp_path_factory, real_clips_dir, media_cache):
+    """``damaged_build(kind)``: the corpus with one damaged source (see
+    :func:`~tests.helpers.faults.damaged_sources`), built once per kind: ``(out, report)``."""
+    built = {}
+
+    def get(kind: str):
+        if kind not in built:
+            root = tmp_path_factory.mktemp(kind)
+            built[kind] = _build(root, media_cache, damaged_sources(root / "corpus", kind, real_clips_dir))
+        return built[kind]
+
+    return get
+
+
+@pytest.fixture
+def dtsless_build(damaged_build):
+    return damaged_build("dtsless")
 
 
 def test_a_source_without_dts_never_ends_the_build(dtsless_build):
@@ -50,27 +69,19 @@ def test_a_source_without_dts_never_ends_the_build(dtsless_build):
 
 @NEEDS_MEDIA_BRANCH
 def test_a_source_without_dts_builds_with_an_exact_shift(dtsless_build):
-    import pyarrow.parquet as pq
-
     out, report = dtsless_build
     assert "obs" in {p["clip_id"] for p in report["plan"]}, report["skipped"]
-    rows = {}
-    for split in ("original", "shift"):
-        for f in (out / "data" / "probes").glob(f"{split}-*.parquet"):
-            for r in pq.read_table(f).to_pylist():
-                if r["clip_id"] == "obs" and (split == "shift" or r["dimension"] == "sync"):
-                    rows[split] = r
-    a, sr = _decode(rows["original"]["video"]["bytes"])
-    b, _ = _decode(rows["shift"]["video"]["bytes"])
-    tau = rows["shift"]["offset_s"]
+    original = next(r for r in _probes(out, "original") if r["clip_id"] == "obs" and r["dimension"] == "sync")
+    shift = next(r for r in _probes(out, "shift") if r["clip_id"] == "obs")
+    a, sr = _decode(original["video"]["bytes"])
+    b, _ = _decode(shift["video"]["bytes"])
+    tau = shift["offset_s"]
     assert abs(measure_lag(a, b, sr, max_lag_s=2.0) - round(tau * sr)) <= sr // 1000
 
 
-@pytest.fixture(scope="module")
-def truncated_build(tmp_path_factory, real_clips_dir, media_cache):
-    """A corpus with an mp4 cut short after its index, built once: ``(out, report)``."""
-    root = tmp_path_factory.mktemp("truncated")
-    return _build(root, media_cache, damaged_sources(root / "corpus", "truncated", real_clips_dir))
+@pytest.fixture
+def truncated_build(damaged_build):
+    return damaged_build("truncated")
 
 
 def test_a_truncated_source_never_ends_the_build(truncated_build):
@@ -84,12 +95,9 @@ def test_a_truncated_source_never_ends_the_build(truncated_build):
 
 @NEEDS_MEDIA_BRANCH
 def test_a_truncated_source_is_judged_by_its_decoded_length(truncated_build):
-    import pyarrow.parquet as pq
-
     out, report = truncated_build
     skipped = {s["clip_id"]: s["reason"] for s in report["skipped"]}
     assert "decoded" in skipped["cut_late"]  # the reason names the decoded length
-    for f in (out / "data" / "probes").glob("shift-*.parquet"):
-        for r in pq.read_table(f).to_pylist():
-            x, sr = _decode(r["video"]["bytes"])
-            assert r["edited_audio_time"] <= len(x) / sr - 0.2, r["clip_id"]  # the label holds
+    for r in _probes(out, "shift"):
+        x, sr = _decode(r["video"]["bytes"])
+        assert r["edited_audio_time"] <= len(x) / sr - 0.2, r["clip_id"]  # the label holds

@@ -378,8 +378,8 @@ def plant_kill(point: str) -> None:
         _after(layout, "_write_report_and_card")
     elif point == "linked":
         # the first directory flush of the commit comes right after the extras are linked
-        original_fsync = output._fsync_dir
-        output._fsync_dir = lambda path: _die() if path.name.startswith(".") else original_fsync(path)
+        original_fsync = output.fsync_path
+        output.fsync_path = lambda path: _die() if path.name.startswith(".") else original_fsync(path)
     elif point == "swapped":
         original_exchange, original_rename = output._exchange, output.os.rename
 

@@ -303,18 +303,10 @@ def test_room_tone_gap_fill_hides_where_the_gap_is(synthetic_build, tmp_path, me
 
 
 def test_a_clip_that_fails_to_materialize_is_skipped_and_its_recipients_get_new_donors(tmp_path):
+    from tests.helpers.faults import synthetic_corpus
     from thud_dataset.builder import ThudConfig, materialize_all, prepare
-    from thud_dataset.sources.synthetic import render_clip
 
-    data = tmp_path / "corpus"
-    data.mkdir()
-    lines = []
-    for i in range(6):
-        c = render_clip(i, 0, data / f"c{i}.mp4")
-        lines.append({"file": f"c{i}.mp4", "visual_event": c.visual_event, "visual_time": c.visual_time,
-                      "audio_event": c.audio_event, "audio_time": c.audio_time, "category": c.category,
-                      "split": "test"})
-    (data / "annotations.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    data = synthetic_corpus(tmp_path / "corpus", [], n=6)
     config = ThudConfig(name="probes", source="local", data_dir=str(data), media_cache_dir=str(tmp_path / "cache"))
     prep = prepare(config, progress=False)
     assert len(prep.plans) == 6

@@ -50,7 +50,7 @@ from ..materialize import EncodeSettings, MediaCache
 from ..sources.local import ANNOTATIONS_NAME
 from ..video_files import default_cache_dir
 from ..vocab import CONFIGS, SPLITS
-from .output import BuildError, BuildStopped, OutputTransaction, check_output
+from .output import BuildError, BuildStopped, OutputTransaction, check_output, fsync_path
 from .report import REPORT_NAME, BuildReport, BuildSettings, ParquetFile, read_report
 
 logger = logging.getLogger(__name__)
@@ -143,14 +143,6 @@ def plan_shards(prep: Prepared, configs: tuple[str, ...], config: ThudConfig) ->
     return specs
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_shard(spec: ShardSpec, folder: str | Path) -> ParquetFile:
     """Write one shard under ``folder`` and read it back; return what was written.
 
@@ -172,7 +164,7 @@ def write_shard(spec: ShardSpec, folder: str | Path) -> ParquetFile:
     finally:
         if not quiet:
             datasets.enable_progress_bars()
-    _fsync(target)
+    fsync_path(target)
     written = ParquetFile.measure(folder, spec.path, spec.config, spec.split)
     if written.num_rows != len(rows):
         raise BuildError(f"{target}: {written.num_rows} rows read back, {len(rows)} written")

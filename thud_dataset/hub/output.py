@@ -149,7 +149,8 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, f"cannot swap {b} into place: {os.strerror(err)}")
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """Flush a file's or a folder's entries to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -284,7 +285,7 @@ class OutputTransaction:
                 if entry.name not in OWNED:
                     _link_tree(entry, staging / entry.name)
         for path in [staging, *(p for p in staging.rglob("*") if p.is_dir() and not p.is_symlink())]:
-            _fsync_dir(path)
+            fsync_path(path)
         if not self.out.exists():
             os.rename(staging, self.out)
             old = None
@@ -295,7 +296,7 @@ class OutputTransaction:
             os.rename(self.out, old)
             os.rename(staging, self.out)
         self.committed = True
-        _fsync_dir(self.parent)
+        fsync_path(self.parent)
         if old is not None:
             # anything that appeared in the old folder after it was linked is moved over
             for entry in old.iterdir():
