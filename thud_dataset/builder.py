@@ -441,7 +441,8 @@ def balanced_shards(items: list, size: int, jobs: int, cost: Callable[[object], 
     groups of about equal total ``cost`` (heaviest first, to the lightest group), each
     group is cut into the same number of shards, and the groups' shards follow each other.
     Within a shard the items keep their order. Only the order of the rows of
-    ``as_dataset()`` depends on this; :func:`thud_dataset.build` sorts them.
+    ``as_dataset()`` depends on this (:func:`thud_dataset.build` writes its own shards, in
+    clip order).
     """
     if jobs <= 1 or len(items) <= 1:
         return [items[i : i + size] for i in range(0, len(items), size)] or [[]]

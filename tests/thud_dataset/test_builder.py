@@ -160,13 +160,21 @@ def test_same_seed_same_bytes_other_seed_other_plan(synthetic_build, tmp_path):
     assert parts0 == parts1, "the seed must not move clips between train and test"
 
 
-def test_builder_class_streams_and_shards(media_cache):
-    builder = ThudBuilder(config_name="probes", num_clips=6, seed=0, shard_size=2, media_cache_dir=str(media_cache))
+def test_builder_class_streams_and_shards(media_cache, tmp_path):
+    builder = ThudBuilder(config_name="probes", num_clips=6, seed=0, shard_size=2, media_cache_dir=str(media_cache),
+                          cache_dir=str(tmp_path / "hf"))
     streamed = builder.as_streaming_dataset(split="mute")
     first = next(iter(streamed))
     assert first["condition"] == "mute" and first["video"]["bytes"][4:8] == b"ftyp"
     gens = builder._split_generators(None)
     assert all(len(g.gen_kwargs["shards"]) >= 1 for g in gens)
+    # prepared as a dataset: every clip materialized first (in 2 processes), then the rows
+    builder.download_and_prepare(num_proc=2)
+    mute = builder.as_dataset(split="mute")
+    planned = [p for p in builder.prepared().plans if p.partition == "test"]
+    assert sorted(mute["clip_id"]) == sorted(p.clip_id for p in planned)
+    assert set(builder.prepared().media) == {p.clip_id for p in builder.prepared().plans}
+    assert all(s.reason for s in builder.skipped)
 
 
 def test_build_reports_skipped_clips_with_reasons(tmp_path, media_cache):
