@@ -17,6 +17,7 @@ the new folder before the swap, so it exists on both sides at every moment.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import glob
@@ -200,11 +201,14 @@ class OutputTransaction:
         self.name = self.out.name
         self.staging: Path | None = None
         self._lock_fd: int | None = None
+        self._made: list[Path] = []
         self.committed = False
 
     # -- lock and staging -------------------------------------------------------------
 
     def __enter__(self) -> OutputTransaction:
+        # the folders this build creates above ``out``: removed again if it fails
+        self._made = [p for p in (self.parent, *self.parent.parents) if not p.exists()]
         try:
             self.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.parent / f".{self.name}.thud-lock", os.O_RDWR | os.O_CREAT, 0o644)
@@ -257,6 +261,12 @@ class OutputTransaction:
         try:
             if self.staging is not None and self.staging.exists():
                 shutil.rmtree(self.staging, ignore_errors=True)
+            if not self.committed and self._made:
+                # a failed first build into a new place leaves no folders behind
+                (self.parent / f".{self.name}.thud-lock").unlink(missing_ok=True)
+                for folder in self._made:
+                    with contextlib.suppress(OSError):
+                        folder.rmdir()
         finally:
             self._release()
 

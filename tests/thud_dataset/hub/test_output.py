@@ -124,8 +124,9 @@ def test_test_fraction_zero_exits_non_zero_and_says_why(built, cli):
 
 def test_asked_for_preferences_without_a_train_clip_exit_non_zero(tmp_path, cli):
     out = tmp_path / "thud"
-    code, _, err = cli("--out", str(out), *ARGS, "--test-fraction", "1", "--configs", "probes,preferences")
-    assert code == 1 and "no preference row" in err and not out.exists()
+    code, _, err = cli("--out", str(tmp_path / "new" / "thud"), *ARGS, "--test-fraction", "1", "--configs", "probes,preferences")
+    assert code == 1 and "no preference row" in err
+    assert not (tmp_path / "new").exists()  # a failed build leaves no folder behind
     # not asked for: an evaluation-only build, the empty split reported
     code, printed, err = cli("--out", str(out), *ARGS, "--test-fraction", "1")
     assert code == 0, err
