@@ -11,6 +11,13 @@ Configs: ``probes`` (splits ``original``, ``shift``, ``mute``, ``swap``; test-pa
 clips by default), ``preferences`` (split ``train``; train-partition clips), ``clips``
 (splits ``train``/``test``: the annotated sources that were used). To get a folder that
 ``load_dataset("<dir>", "probes")`` reads, use :func:`thud_dataset.build`.
+
+The stages, each usable on its own (and by a cluster engine): :func:`prepare` lists,
+checks and plans the clips; :func:`materialize_all` makes every planned clip's media with
+:func:`materialize_job` (a pure function of a :class:`ClipJob`), skipping a clip that fails
+with its reason and re-planning the clips that had it as donor; :func:`clip_rows` turns a
+clip's :class:`ClipWork` into finished rows. One clip never ends a build: only machine
+errors (:func:`machine_error`: a full or read-only disk…) do.
 """
 
 from __future__ import annotations

@@ -6,10 +6,8 @@ import shutil
 
 import pytest
 
+from tests.helpers.faults import BUILD_ARGS as ARGS
 from tests.helpers.faults import run_build, tree_digest
-
-#: the build every fault test breaks: small, warm-cache, all three configs get rows
-ARGS = ("--num-clips", "8")
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.faults.conftest import ARGS
+from tests.helpers.faults import BUILD_ARGS as ARGS
 from tests.helpers.faults import finish, judge, start_build
 
 LOCKED = 75

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from tests.faults.conftest import ARGS
+from tests.helpers.faults import BUILD_ARGS as ARGS
 from tests.helpers.faults import (
     NoSmallFilesystem,
     folder_bytes,

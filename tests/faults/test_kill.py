@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from tests.faults.conftest import ARGS
+from tests.helpers.faults import BUILD_ARGS as ARGS
 from tests.helpers.faults import KILL_POINTS, judge, leftovers, run_build, tree_digest
 
 #: the stages the fast suite kills at (bench/faults.py kills at every one, and at random)

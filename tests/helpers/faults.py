@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+#: the build the fault tests break: small (a warm cache makes it quick), all configs get rows
+BUILD_ARGS = ("--num-clips", "8")
 
 #: where ``--kill-at`` can stop a build (in the order a build passes them)
 KILL_POINTS = (
