@@ -170,4 +170,7 @@ def run(args: argparse.Namespace) -> int:
     config = next(iter(written))
     split = "shift" if config == "probes" and "shift" in written[config] else next(iter(written[config]))
     print(f"\nload it with:  from datasets import load_dataset; {load_call(args.out, config, split)}")
+    from .push import write_metric_next_to
+
+    write_metric_next_to(args.out)  # ./thud_gap next to the dataset: evaluate.load("thud_gap")
     return 0

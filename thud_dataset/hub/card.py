@@ -286,7 +286,7 @@ def render_card(
     w("```python")
     w("from datasets import load_dataset")
     w("")
-    w(f'probes = load_dataset("{repo}", "{default_config}", split="shift")')
+    w(f'probes = load_dataset("{repo}", "{default_config}", split="shift")  # or the built folder: "./thud"')
     w("ex = probes[0]")
     w('open(ex["video"]["path"], "wb").write(ex["video"]["bytes"])  # the clip, audio included')
     w('print(ex["prompt"], ex["choices"], ex["label"])')
@@ -300,9 +300,10 @@ def render_card(
     )
     w("")
     w(
-        "Load a local copy by its path (`load_dataset(\"/path/to/thud\", ...)`) or from the Hub "
-        "by its repository id: `datasets` keeps a cache keyed on a bare folder name, so a bare "
-        "name such as `\"thud\"` run from another folder can return an older cached build."
+        "Load by Hub id or by path (`./thud`, `/data/thud`). A bare name that is no folder in "
+        'the current directory, such as `"thud"`, is a Hub id to `datasets`: offline with a '
+        "warm cache it returns whatever it cached under that name before (it logs \"Using the "
+        'latest cached version\"), which can be an older build.'
     )
     w("")
 
