@@ -432,7 +432,9 @@ def _counts(p: ProbeArrays) -> dict:
         "refused": int(np.sum(p.pred == REFUSED_CODE)),
         "answers_with_direction": int(np.sum((p.pred == EARLY) | (p.pred == DELAYED))),
         "answers_synced": int(np.sum(p.pred == SYNCED)),
-        p.unit_kind + "s": p.n_units,
+        # the clips resampled; without clip ids there are none to count (and "pairs" above
+        # is per dimension: a pair unit count must not replace it)
+        **({"clips": p.n_units} if p.unit_kind == "clip" else {}),
     }
 
 
