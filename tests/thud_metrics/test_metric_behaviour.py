@@ -469,3 +469,23 @@ def test_a_clip_weighs_by_its_probes_not_by_one_vote():
     for r in rows:
         per_clip[r["clip"]].append(r)
     assert len(per_clip) == got["counts"]["clips"] == 2
+
+
+def test_a_clip_with_several_shifts_is_resampled_whole():
+    """50 clips with four shifts each, all right or all wrong by clip: the interval of the
+    shift accuracy is that of 50 draws (clips), not of 200 independent probes."""
+    m, k = 50, 4
+    rows = []
+    for c in range(m):
+        good = c % 2 == 0
+        rows.append({"reading": "synced", "gold": "synced", "condition": "original", "dimension": "sync",
+                     "pair": f"c{c}", "clip": f"c{c}", "tau": 0.0})  # fmt: skip
+        for tau in (-1.2, -0.8, -0.5, -0.3)[:k]:
+            rows.append({"reading": "early" if good else "delayed", "gold": "early", "condition": "shift",
+                         "dimension": "sync", "pair": f"c{c}", "clip": f"c{c}", "tau": tau})  # fmt: skip
+    c = columns(rows)
+    ci = bootstrap_ci(c["predictions"], c["references"], c["conditions"], c["dimensions"], c["pair_ids"],
+                      c["clip_ids"], n_resamples=2000, seed=1)  # fmt: skip
+    lo, hi = ci["accuracy"]["sync"]["shift"]
+    by_clip = 2 * 1.96 * math.sqrt(0.25 / m)  # ~0.28; by probe it would be ~0.14
+    assert ci["unit"] == "clip" and abs((hi - lo) - by_clip) < 0.2 * by_clip, (lo, hi)
