@@ -489,3 +489,114 @@ def test_a_clip_with_several_shifts_is_resampled_whole():
     lo, hi = ci["accuracy"]["sync"]["shift"]
     by_clip = 2 * 1.96 * math.sqrt(0.25 / m)  # ~0.28; by probe it would be ~0.14
     assert ci["unit"] == "clip" and abs((hi - lo) - by_clip) < 0.2 * by_clip, (lo, hi)
+
+
+# -- offsets, defaults, messages ----------------------------------------------------------------
+
+
+def test_offset_error_by_hand():
+    from thud_metrics.scores import offset_error
+
+    answers = [
+        "The audio is 0.5 s late.",  # states +0.5, tau +1.0: error 0.5
+        "It comes 1 second early.",  # states -1.0, tau -0.3: error 0.7
+        "The sound is about 0.2 seconds early.",  # states -0.2, tau +0.4 (wrong way): error 0.6
+        "B",  # no number: left out
+        "The sound is in sync.",  # no direction: left out
+        "The audio is 0.3 s late.",  # an original probe (tau 0): error 0.3
+    ]
+    refs = ["delayed", "early", "delayed", "early", "delayed", "synced"]
+    conds = ["shift"] * 5 + ["original"]
+    got = offset_error(answers, refs, conds, ["sync"] * 6, [1.0, -0.3, 0.4, -0.5, 0.8, 0.0])
+    assert got["n"] == 4
+    assert got["mean_abs_error"] == pytest.approx((0.5 + 0.7 + 0.6 + 0.3) / 4)
+    assert got["median_abs_error"] == pytest.approx((0.5 + 0.6) / 2)
+    none = offset_error(["B"], ["early"], ["shift"], ["sync"], [-0.5])
+    assert none["n"] == 0 and math.isnan(none["mean_abs_error"]) and math.isnan(none["median_abs_error"])
+    r = score_probes(answers, refs, conds, ["sync"] * 6, None, [1.0, -0.3, 0.4, -0.5, 0.8, 0.0], n_resamples=0)
+    assert r["offset_error"] == got
+
+
+def test_the_documented_defaults():
+    rows = make_table(3, n_clips=5)
+    c = columns(rows)
+    args = (c["predictions"], c["references"], c["conditions"], c["dimensions"], c["pair_ids"])
+    default = bootstrap_ci(*args, clip_ids=c["clip_ids"])
+    assert (default["n_resamples"], default["seed"], default["confidence"]) == (1000, 0, 0.95)
+    assert default == bootstrap_ci(*args, clip_ids=c["clip_ids"], n_resamples=1000, seed=0, confidence=0.95)
+    scored = score_probes(*args, None, c["clip_ids"])
+    assert scored["ci"] == default
+    # one resample is a valid (if useless) bootstrap
+    assert bootstrap_ci(*args, clip_ids=c["clip_ids"], n_resamples=1)["n_resamples"] == 1
+
+
+def test_the_judge_reads_only_the_unread_answers_by_default():
+    asked = []
+
+    def judge(answer, dimension):
+        asked.append(answer)
+        return "early"
+
+    r = score_probes(["A", "hmm"], ["synced", "early"], ["original", "shift"], ["sync", "sync"], ["p", "p"],
+                     n_resamples=0, judge=judge)  # fmt: skip
+    assert asked == ["hmm"] and r["judge"]["mode"] == "unread"
+    assert r["accuracy"]["sync"] == {"original": 1.0, "shift": 1.0}
+
+
+def test_the_percentile_interval_has_the_asked_coverage():
+    """400 clips, right or wrong half and half: the resampled accuracy is binomial with
+    sd sqrt(0.25 / 400) = 0.025, so a 50% interval is +-0.674 sd and a 90% one +-1.645 sd."""
+    m = 400
+    rows = []
+    for c in range(m):
+        rows.append({"reading": "synced", "gold": "synced", "condition": "original", "dimension": "sync",
+                     "pair": f"c{c}", "clip": f"c{c}", "tau": 0.0})  # fmt: skip
+        rows.append({"reading": "early" if c % 2 else "synced", "gold": "early", "condition": "shift",
+                     "dimension": "sync", "pair": f"c{c}", "clip": f"c{c}", "tau": -0.5})  # fmt: skip
+    c = columns(rows)
+    sd = math.sqrt(0.25 / m)
+    for confidence, z in ((0.5, 0.6745), (0.9, 1.6449)):
+        ci = bootstrap_ci(c["predictions"], c["references"], c["conditions"], c["dimensions"], c["pair_ids"],
+                          c["clip_ids"], n_resamples=4000, seed=2, confidence=confidence)  # fmt: skip
+        lo, hi = ci["accuracy"]["sync"]["shift"]
+        assert abs((hi - lo) - 2 * z * sd) < 0.12 * 2 * z * sd, (confidence, lo, hi)
+        assert abs((lo + hi) / 2 - 0.5) < 0.01
+
+
+def test_numbers_without_data_are_nan_without_warnings():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gap, avg = gaps({d: {"original": NAN, INTERVENTION[d]: NAN} for d in DIMENSIONS})
+        assert math.isnan(avg) and all(math.isnan(g) for g in gap.values())
+        r = score_probes(["A"], ["synced"], ["original"], ["existence"], None, n_resamples=50, clip_ids=["c"])
+        assert math.isnan(r["gap"]["sync"]) and math.isnan(r["offset_error"]["mean_abs_error"])
+        assert all(math.isnan(v) for v in r["ci"]["accuracy"]["sync"]["shift"])
+        assert all(math.isnan(v) for v in decomposition(r["confusion"])["mute"].values())
+
+
+@pytest.mark.parametrize(
+    "column,bad,message",
+    [
+        ("references", "sync", r"^references\[1\] is 'sync', which is not one of \('synced', 'early'"),
+        ("dimensions", "timing", r"^dimensions\[1\] is 'timing', which is not one of \('sync', 'existence', 'consistency'\)$"),
+        ("conditions", "shifted", r"^conditions\[1\] is 'shifted', which is not one of \('original', 'shift', 'mute', 'swap'\)$"),
+    ],
+)
+def test_a_bad_name_is_reported_with_its_argument_row_and_value(column, bad, message):
+    from thud_metrics.probes import check_labels
+
+    cols = {"references": ["synced", "synced"], "conditions": ["original", "original"], "dimensions": ["sync", "sync"]}
+    cols[column][1] = bad
+    with pytest.raises(ValueError, match=message):
+        check_labels(cols["references"], cols["conditions"], cols["dimensions"])
+    with pytest.raises(ValueError, match=message):
+        score_probes(["A", "A"], cols["references"], cols["conditions"], cols["dimensions"], None, n_resamples=0)
+
+
+def test_empty_predictions_are_refused_by_every_function():
+    for call in (lambda: unparseable_rate([]), lambda: refusal_rate([]), lambda: unparseable_rate(iter([])),
+                 lambda: accuracy([], [], [], []), lambda: score_probes([], [], [], [], None)):  # fmt: skip
+        with pytest.raises(ValueError, match="^no probes to score: predictions is empty$"):
+            call()
