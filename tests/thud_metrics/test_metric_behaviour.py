@@ -600,3 +600,22 @@ def test_empty_predictions_are_refused_by_every_function():
                  lambda: accuracy([], [], [], []), lambda: score_probes([], [], [], [], None)):  # fmt: skip
         with pytest.raises(ValueError, match="^no probes to score: predictions is empty$"):
             call()
+
+
+def test_the_rate_functions_check_the_dimensions_they_are_given():
+    # the dimensions are passed on to the reader, which names what is wrong with them
+    for rate, answers in ((refusal_rate, ["A", REFUSAL]), (unparseable_rate, ["A", "no idea"])):
+        with pytest.raises(ValueError, match="unknown dimension 'timing'"):
+            rate(answers, ["sync", "timing"])
+        with pytest.raises(ValueError, match="got 2 answers but 1 dimensions"):
+            rate(answers, ["sync"])
+        assert rate(answers, ["sync", "sync"]) == 0.5
+
+
+def test_decomposition_shares_are_never_negative():
+    # a share is a count over the condition's total: 0.0 for an empty category, never -0.0
+    conf = confusion(["synced", "silent", "early", "x"], ["silent"] * 4, ["mute"] * 4, ["existence"] * 4)
+    shares = decomposition(conf)["mute"]
+    assert shares == {"correct": 0.25, "synced": 0.25, "wrong_direction": 0.0, "shift": 0.25, "silent": 0.0,
+                      "mismatched": 0.0, "refused": 0.0, "unknown": 0.25}  # fmt: skip
+    assert all(math.copysign(1.0, v) == 1.0 for v in shares.values())
