@@ -112,7 +112,9 @@ def _codes(values: Sequence, name: str, vocab: Sequence[str]) -> np.ndarray:
 def _factorize(values: Sequence, name: str) -> tuple[np.ndarray, Sequence]:
     """Integer codes in ``[0, n_distinct)`` and the distinct values (ids: str or int)."""
     arr = values if isinstance(values, np.ndarray) else np.asarray(values)
-    if arr.ndim == 1 and arr.dtype.kind in "Uiu":  # all strings / all ints: sort, in C
+    # numpy turns the ids [1, "1"] into two equal strings: sort only ids of one type
+    one_type = isinstance(values, np.ndarray) or len(set(map(type, values))) == 1
+    if arr.ndim == 1 and arr.dtype.kind in "Uiu" and one_type:  # all strings / all ints: sort, in C
         names, codes = np.unique(arr, return_inverse=True)
         return codes.astype(np.int64, copy=False), names  # names stay an array: no 1M str objects
     bad = next((i for i, v in enumerate(values) if not isinstance(v, (str, int, np.integer))), None)

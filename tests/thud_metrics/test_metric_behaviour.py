@@ -619,3 +619,118 @@ def test_decomposition_shares_are_never_negative():
     assert shares == {"correct": 0.25, "synced": 0.25, "wrong_direction": 0.0, "shift": 0.25, "silent": 0.0,
                       "mismatched": 0.0, "refused": 0.0, "unknown": 0.25}  # fmt: skip
     assert all(math.copysign(1.0, v) == 1.0 for v in shares.values())
+
+
+def test_averages_over_dimensions_without_a_number_are_nan():
+    # only originals, no pair ids: no gap and no pair in any dimension, so no average either
+    r = score_probes(["A", "B"], ["synced", "synced"], ["original", "original"], ["sync", "existence"], None,
+                     n_resamples=0)  # fmt: skip
+    assert all(math.isnan(r["gap"][d]) for d in DIMENSIONS) and math.isnan(r["avg_gap"])
+    assert all(math.isnan(r["pair_accuracy"][d]) for d in DIMENSIONS) and math.isnan(r["avg_pair_accuracy"])
+    assert r["counts"]["pairs"] == {d: 0 for d in DIMENSIONS}
+
+
+@pytest.mark.parametrize("column", ["references", "conditions", "dimensions", "pair_ids", "offsets", "clip_ids"])
+def test_every_column_needs_one_entry_per_probe(column):
+    cols = {"references": ["synced", "early"], "conditions": ["original", "shift"], "dimensions": ["sync", "sync"],
+            "pair_ids": ["p", "p"], "offsets": [0.0, -0.5], "clip_ids": ["c", "c"]}  # fmt: skip
+    cols[column] = cols[column][:1]
+    message = f"^{column} has 1 entries but predictions has 2: give one per probe$"
+    with pytest.raises(ValueError, match=message):
+        score_probes(["A", "B"], cols["references"], cols["conditions"], cols["dimensions"], cols["pair_ids"],
+                     offsets=cols["offsets"], clip_ids=cols["clip_ids"], n_resamples=0)  # fmt: skip
+
+
+def test_a_column_that_is_not_a_sequence_is_named_with_its_type():
+    with pytest.raises(TypeError, match="^predictions must be a sequence with one entry per probe; got str$"):
+        score_probes("A", ["synced"], ["original"], ["sync"], None, n_resamples=0)
+    with pytest.raises(TypeError, match="^references must be a sequence with one entry per probe; got int$"):
+        score_probes(["A"], 5, ["original"], ["sync"], None, n_resamples=0)
+
+
+def test_an_error_counts_the_rows_and_pairs_that_share_it():
+    def message(conditions, dimensions, pair_ids=None):
+        with pytest.raises(ValueError) as err:
+            score_probes(["A"] * len(conditions), ["synced"] * len(conditions), conditions, dimensions, pair_ids,
+                         n_resamples=0)  # fmt: skip
+        return str(err.value)
+
+    one = message(["original", "mute"], ["sync", "sync"])
+    assert one.startswith("row 1: a 'mute' probe must have dimension 'existence'") and "such rows" not in one
+    two = message(["mute", "original", "mute"], ["sync", "sync", "consistency"])
+    assert two.startswith("row 0: a 'mute' probe must have dimension 'existence'") and two.endswith(" (2 such rows)")
+    one = message(["original", "original"], ["sync", "sync"], ["p", "p"])
+    assert one.startswith("pair_id 'p' (rows [0, 1]) has more than one original probe") and "such pairs" not in one
+    two = message(["original"] * 4, ["sync"] * 4, ["p", "p", "q", "q"])
+    assert two.startswith("pair_id 'p' (rows [0, 1]) has more than one original probe") and two.endswith(" (2 such pairs)")
+
+
+def test_a_wrong_gold_label_names_every_allowed_label():
+    with pytest.raises(ValueError, match=r"^references\[1\] is 'synced', but a 'shift' probe's gold label is 'early' or 'delayed'$"):
+        score_probes(["A", "A"], ["synced", "synced"], ["original", "shift"], ["sync", "sync"], None, n_resamples=0)
+
+
+def test_unknown_offsets_are_zero_on_originals_and_unknown_on_shifts():
+    # an original's missing offset is 0 (its stated 0.4 s is 0.4 s off); a shift's missing
+    # tau stays unknown (accepted, and left out of the offset error)
+    r = score_probes(["The sound comes 0.4 seconds late.", "The sound is 0.5 s late.", "The sound is 2 s early."],
+                     ["synced", "delayed", "early"], ["original", "shift", "shift"], ["sync"] * 3, None,
+                     offsets=[None, 0.5, None], n_resamples=0)  # fmt: skip
+    assert r["offset_error"] == {"mean_abs_error": 0.2, "median_abs_error": 0.2, "n": 2}
+
+
+def test_band_edges_must_increase_strictly():
+    with pytest.raises(ValueError, match=r"^bands must be >= 2 increasing non-negative edges in seconds; got \[0, 0.5, 0.5, 1\]$"):
+        score_probes(["A"], ["synced"], ["original"], ["sync"], None, n_resamples=0, bands=[0, 0.5, 0.5, 1])
+
+
+@pytest.mark.parametrize("repeated", [True, False], ids=["few-distinct-rows", "all-rows-distinct"])
+def test_resamples_drawn_in_chunks_are_exactly_the_asked_number(repeated, monkeypatch):
+    # long runs draw in chunks (memory); the last chunk is cut to the resamples still asked for
+    from thud_metrics import bootstrap
+
+    num, den = _units(repeated)
+    monkeypatch.setattr(bootstrap, "_CHUNK_ENTRIES", 7 * len(num))
+    num_s, den_s = resampled_sums(num, den, 23, seed=1)
+    assert num_s.shape == den_s.shape == (23, num.shape[1])
+    assert np.all(den_s[:, 0] == len(num))
+
+
+def test_intervals_do_not_depend_on_the_order_of_the_rows():
+    rng = random.Random(5)
+    n = 60
+    clips = [f"clip{i % 12}" for i in range(n)]
+    conds = [("original", "shift")[i % 2] for i in range(n)]
+    refs = ["synced" if c == "original" else "early" for c in conds]
+    preds = [rng.choice(["synced", "early", "delayed"]) for _ in range(n)]
+    order = list(range(n))
+    rng.shuffle(order)
+
+    def ci(rows):
+        return score_probes([preds[i] for i in rows], [refs[i] for i in rows], [conds[i] for i in rows],
+                            ["sync"] * n, None, clip_ids=[clips[i] for i in rows], n_resamples=200, seed=3)["ci"]  # fmt: skip
+
+    assert repr(ci(range(n))) == repr(ci(order))  # (repr: NaN == NaN)
+
+
+def test_clip_ids_of_mixed_types_are_distinct_clips():
+    # 1 and "1" are two clips (exact ids, no str() folding), whatever the mix of types
+    r = score_probes(["synced", "early"] * 2, ["synced", "early"] * 2, ["original", "shift"] * 2, ["sync"] * 4, None,
+                     clip_ids=[1, 1, "1", "1"], n_resamples=50)  # fmt: skip
+    assert r["ci"]["unit"] == "clip" and r["counts"]["clips"] == 2
+    r = score_probes(["synced"] * 3, ["synced"] * 3, ["original"] * 3, ["sync"] * 3, None, clip_ids=[2, "b", 2],
+                     n_resamples=0)  # fmt: skip
+    assert r["counts"]["clips"] == 2
+
+
+def test_encode_probes_asks_the_judge_only_for_unread_answers_by_default():
+    from thud_metrics.probes import encode_probes
+
+    asked = []
+
+    def judge(answer, dimension):
+        asked.append(answer)
+        return "early"
+
+    p = encode_probes(["A", "hmm"], ["synced", "early"], ["original", "shift"], ["sync", "sync"], judge=judge)
+    assert asked == ["hmm"] and p.judge["mode"] == "unread"

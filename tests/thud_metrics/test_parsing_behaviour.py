@@ -92,3 +92,129 @@ def test_a_refusal_is_refused_whatever_it_guesses_next(answer, dimension):
     assert parse_answer(answer, dimension) == "refused"
     labels, _ = parse_answers([answer, "A"], [dimension, dimension])
     assert list(labels) == ["refused", "synced"]
+
+
+#: Chinese direction sentences and what they say about the sound, read by hand: which side
+#: (sound 声音 or picture 画面) is the subject, and whether the word says earlier or later
+DIRECTIONS_ZH = [
+    ("声音比画面早", "early"),  # the sound, compared with the picture, is early
+    ("画面比声音早", "delayed"),  # the picture is early: the sound lags
+    ("声音比画面晚", "delayed"),
+    ("画面比声音晚", "early"),
+    ("比画面早的是声音", "early"),  # 比 opens the clause: the one earlier than the picture is the sound
+    ("声音先于画面", "early"),
+    ("画面先于声音", "delayed"),
+    ("声音晚于画面", "delayed"),
+    ("画面晚于声音", "early"),
+    ("先于画面响起", "early"),  # sounding before the picture
+    ("提前出现的是声音", "early"),  # what came early is the sound
+    ("提前了", "early"),  # no side named: the question is about the sound
+    ("视频中的声音提前了", "early"),  # 视频中 is a place ("in the video"), not the picture
+    ("画面之前就有声音", "early"),  # before the picture there is already sound
+    ("画面之后才有声音", "delayed"),
+    ("声音之前就有画面", "delayed"),  # before the sound there is already the picture
+    ("声音在画面之前", "early"),
+    ("声音在画面之后", "delayed"),
+    ("在那之前", "early"),
+    ("随后才听到声音", "delayed"),  # the sound is heard only afterwards
+    ("然后才出现画面", "early"),  # the picture appears only afterwards
+]
+
+
+@pytest.mark.parametrize("clause,expected", DIRECTIONS_ZH)
+def test_a_chinese_direction_is_read_from_its_subject(clause, expected):
+    from thud_metrics.parsing.zh import directions_zh
+
+    assert [label for label, _ in directions_zh(clause)] == [expected]
+    assert parse_answer(clause, "sync") == expected
+
+
+def test_the_choices_an_answer_was_offered_tell_its_question():
+    # "No." means silent to "can you hear it?" and mismatched to "does it match?"
+    from thud_dataset.vocab import CHOICES
+
+    assert [parse_answer("No.", choices=CHOICES[d]) for d in ("sync", "existence", "consistency")] == [
+        "unknown", "silent", "mismatched"]  # fmt: skip
+    assert parse_answer("No.") == "unknown"
+
+
+def test_the_judge_prompt_reads_as_the_question_its_options_and_the_allowed_replies():
+    from thud_metrics.parsing.judging import judge_prompt
+
+    lines = judge_prompt("  It is a bit late.  ", "sync").splitlines()
+    assert "Question asked: Is the sound synchronized with the visible event, or is it early or late?" in lines
+    i = lines.index("The options the question offered, as letters:")
+    assert [line.split(":")[0] for line in lines[i + 1 : i + 4]] == ["(A) synced", "(B) early", "(C) delayed"]
+    assert lines[i + 4] == ""
+    assert [line.split(":")[0] for line in lines[i + 6 : i + 9]] == ["- silent", "- mismatched", "- refused"]
+    assert lines[lines.index("<<<") + 1] == "It is a bit late." and lines[lines.index("<<<") + 2] == ">>>"
+    assert "Reply with exactly one word: synced, early, delayed, silent, mismatched, refused, or unknown." in lines
+    # without a dimension: a neutral question, every label an option, no other claim
+    lines = judge_prompt("hmm").splitlines()
+    assert "Question asked: What does the sound of the video do?" in lines
+    i = lines.index("The options the question offered, as letters:")
+    assert [line.split(":")[0] for line in lines[i + 1 : i + 6]] == [
+        "(A) synced", "(B) early", "(C) delayed", "(D) silent", "(E) mismatched"]  # fmt: skip
+    assert lines[i + 8] == "- (none)"
+
+
+def test_agreement_between_rules_and_judge_by_hand():
+    from thud_metrics.parsing.judging import agreement
+
+    a = agreement(["early", "synced", "silent"], ["early", "delayed", "silent"])
+    # observed 2/3; chance (1*1 + 1*0 + 1*1) / 9 = 2/9; kappa (2/3 - 2/9) / (1 - 2/9) = 4/7
+    assert {k: a[k] for k in ("n", "agreed", "disagreed", "pairs")} == {
+        "n": 3, "agreed": 2, "disagreed": 1, "pairs": {"synced->delayed": 1}}  # fmt: skip
+    assert a["share_agreed"] == pytest.approx(2 / 3) and a["kappa"] == pytest.approx(4 / 7)
+    empty = agreement([], [])
+    assert empty["n"] == 0 and empty["share_agreed"] != empty["share_agreed"] and empty["kappa"] != empty["kappa"]
+
+
+def test_answers_that_are_not_text_are_named():
+    with pytest.raises(TypeError, match=r"^answers must be str or None; got int: 1$"):
+        parse_answers(["A", 1])
+
+
+def test_answers_read_without_dimensions():
+    from thud_metrics.parsing import read_answers
+
+    index, labels, _, _ = read_answers(["synced", None, "synced"])
+    assert [labels[i] for i in index] == ["synced", "unknown", "synced"]
+
+
+def test_the_judge_report_names_the_judge_and_the_prompt_version():
+    from thud_metrics.parsing.judging import JUDGE_PROMPT_VERSION
+
+    class Named:
+        name = "my-judge"
+
+        def __call__(self, answer, dimension):
+            return "early"
+
+    def plain(answer, dimension):
+        return "early"
+
+    for judge, name in ((Named(), "my-judge"), (plain, plain.__qualname__)):
+        r = score_probes(["A", "hmm"], ["synced", "early"], ["original", "shift"], ["sync", "sync"], None,
+                         n_resamples=0, judge=judge)  # fmt: skip
+        assert r["judge"]["judge"] == name and r["judge"]["prompt_version"] == JUDGE_PROMPT_VERSION
+
+
+def test_a_stated_offset_is_read_from_early_and_delayed_answers():
+    r = score_probes(["The sound comes 0.3 seconds early.", "The sound is 0.9 s late."], ["early", "delayed"],
+                     ["shift", "shift"], ["sync", "sync"], None, offsets=[-0.5, 1.0], n_resamples=0)  # fmt: skip
+    assert r["offset_error"]["n"] == 2 and r["offset_error"]["mean_abs_error"] == pytest.approx(0.15)
+
+
+@pytest.mark.parametrize(
+    "answer,expected",
+    [
+        ("<think>it is early</think> The sound is delayed.", "delayed"),  # the reasoning is not the answer
+        ("<THINK>It is early.</THINK>The sound is delayed.", "delayed"),
+        ("The sound is delayed. <think>maybe it is early", "delayed"),  # an unclosed block is cut off
+        ("At first I thought it was early. Final answer: delayed.", "delayed"),  # the final answer decides
+        ("The sound is  in   sync\n with the picture.", "synced"),  # any run of spaces is one space
+    ],
+)
+def test_only_the_answer_the_model_gives_last_is_read(answer, expected):
+    assert parse_answer(answer, "sync") == expected
