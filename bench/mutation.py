@@ -479,11 +479,13 @@ def run_group(
     # the folder must exist before Python starts, or its import cache skips it for good
     (dest / "mutants").mkdir(exist_ok=True)
     env["PYTHONPATH"] = str(dest / "mutants")
-    if read_results(dest, group) and not retest:
+    known = read_results(dest, group)
+    if known and not retest:
         # mutmut notices changed functions (and forgets their results) only when it makes the
-        # mutants again: let it, testing nothing, before asking what is still to test
+        # mutants again: let it (testing one mutant: it refuses to test none) before asking
+        # what is still to test
         write_config(dest, group, "fork")
-        _mutmut(name, dest, env, max_children, ["refresh-only-no-such-mutant"])
+        _mutmut(name, dest, env, max_children, [min(known)])
     before = read_results(dest, group)
     scope = list(only) or list(group.functions or ())
 
@@ -600,7 +602,8 @@ def summarize(name: str, group: Group, seconds: float | None = None, only: tuple
             else:
                 survivors.append({"mutant": key, "function": _function_of(key), "changed": changed, "diff": diff})
         counts[status] += 1
-    stale = [
+    # (a sample sees only some survivors: an entry for a mutant outside it is not stale)
+    stale = [] if only else [
         e for i, e in enumerate(equivalents)
         if i not in used and any(e["function"].startswith(m + ".") for m in modules)
     ]

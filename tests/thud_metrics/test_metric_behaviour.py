@@ -690,7 +690,9 @@ def test_resamples_drawn_in_chunks_are_exactly_the_asked_number(repeated, monkey
     from thud_metrics import bootstrap
 
     num, den = _units(repeated)
-    monkeypatch.setattr(bootstrap, "_CHUNK_ENTRIES", 7 * len(num))
+    # chunks of 2 resamples (a chunk holds _CHUNK_ENTRIES // rows drawn from), 23 asked
+    rows = len(np.unique(np.concatenate([num, den], axis=1), axis=0)) if repeated else len(num)
+    monkeypatch.setattr(bootstrap, "_CHUNK_ENTRIES", 2 * rows)
     num_s, den_s = resampled_sums(num, den, 23, seed=1)
     assert num_s.shape == den_s.shape == (23, num.shape[1])
     assert np.all(den_s[:, 0] == len(num))
@@ -706,11 +708,12 @@ def test_intervals_do_not_depend_on_the_order_of_the_rows():
     order = list(range(n))
     rng.shuffle(order)
 
-    def ci(rows):
+    def ci(rows, ids):
         return score_probes([preds[i] for i in rows], [refs[i] for i in rows], [conds[i] for i in rows],
-                            ["sync"] * n, None, clip_ids=[clips[i] for i in rows], n_resamples=200, seed=3)["ci"]  # fmt: skip
+                            ["sync"] * n, None, clip_ids=ids[list(rows)], n_resamples=200, seed=3)["ci"]  # fmt: skip
 
-    assert repr(ci(range(n))) == repr(ci(order))  # (repr: NaN == NaN)
+    for ids in (np.array(clips), np.array([i % 12 for i in range(n)], dtype=np.uint32)):
+        assert repr(ci(range(n), ids)) == repr(ci(order, ids))  # (repr: NaN == NaN)
 
 
 def test_clip_ids_of_mixed_types_are_distinct_clips():
@@ -734,3 +737,11 @@ def test_encode_probes_asks_the_judge_only_for_unread_answers_by_default():
 
     p = encode_probes(["A", "hmm"], ["synced", "early"], ["original", "shift"], ["sync", "sync"], judge=judge)
     assert asked == ["hmm"] and p.judge["mode"] == "unread"
+
+
+def test_probe_arrays_count_the_pairs_they_were_given():
+    from thud_metrics.probes import encode_probes
+
+    args = (["A"] * 3, ["synced", "early", "synced"], ["original", "shift", "original"], ["sync"] * 3)
+    assert encode_probes(*args).n_pairs == 0 and encode_probes(*args).pair is None
+    assert encode_probes(*args, ["p", "p", "q"]).n_pairs == 2

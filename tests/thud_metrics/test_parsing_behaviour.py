@@ -107,6 +107,7 @@ DIRECTIONS_ZH = [
     ("声音晚于画面", "delayed"),
     ("画面晚于声音", "early"),
     ("先于画面响起", "early"),  # sounding before the picture
+    ("早于声音出现的是画面", "delayed"),  # what appeared before the sound is the picture
     ("提前出现的是声音", "early"),  # what came early is the sound
     ("提前了", "early"),  # no side named: the question is about the sound
     ("视频中的声音提前了", "early"),  # 视频中 is a place ("in the video"), not the picture
@@ -173,6 +174,8 @@ def test_agreement_between_rules_and_judge_by_hand():
 def test_answers_that_are_not_text_are_named():
     with pytest.raises(TypeError, match=r"^answers must be str or None; got int: 1$"):
         parse_answers(["A", 1])
+    with pytest.raises(TypeError, match=r"^answers must be str or None; got int: 1$"):
+        score_probes(["A", 1], ["synced", "synced"], ["original", "original"], ["sync", "sync"], None, n_resamples=0)
 
 
 def test_answers_read_without_dimensions():
@@ -211,10 +214,34 @@ def test_a_stated_offset_is_read_from_early_and_delayed_answers():
     [
         ("<think>it is early</think> The sound is delayed.", "delayed"),  # the reasoning is not the answer
         ("<THINK>It is early.</THINK>The sound is delayed.", "delayed"),
-        ("The sound is delayed. <think>maybe it is early", "delayed"),  # an unclosed block is cut off
+        ("it seems early</think> The sound is delayed.", "delayed"),  # the template opened the block
+        ("It seems EARLY</THINK>The sound is delayed.", "delayed"),
+        ("The sound is delayed. <think>no wait, it is early, surely early", "delayed"),  # never closed: cut off
         ("At first I thought it was early. Final answer: delayed.", "delayed"),  # the final answer decides
         ("The sound is  in   sync\n with the picture.", "synced"),  # any run of spaces is one space
     ],
 )
 def test_only_the_answer_the_model_gives_last_is_read(answer, expected):
+    assert parse_answer(answer, "sync") == expected
+
+
+#: English timing sentences and what they say about the sound, read by hand
+DIRECTIONS_EN = [
+    ("It is seen before it is heard.", "delayed"),
+    ("You hear it before you see it happen.", "early"),
+    ("The sound comes first.", "early"),
+    ("The noise comes first.", "early"),
+    ("The impact happens first.", "delayed"),
+    ("It happens before the impact.", "early"),  # no subject: the unnamed sound comes before the impact
+    ("It happens before the sound.", "delayed"),  # ... or before the sound
+    ("The impact sound comes late.", "delayed"),  # "impact" names the sound, it is not the picture
+    ("The man behind the car is late.", "delayed"),  # "behind the car" relates nothing; "late" is the sound's
+    ("The man stood behind the car.", "unknown"),
+    ("It appears to be early.", "early"),  # an appearance word in the only sentence is the answer
+    ("At first it seemed early.", "early"),  # a provisional clause that is also the last one counts
+]
+
+
+@pytest.mark.parametrize("answer,expected", DIRECTIONS_EN)
+def test_an_english_direction_is_read_from_its_subject(answer, expected):
     assert parse_answer(answer, "sync") == expected
