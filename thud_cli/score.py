@@ -41,7 +41,7 @@ def register(sub) -> None:
     p.add_argument(
         "--bands",
         default=None,
-        help="|tau| band edges in seconds, comma-separated (default 0,0.25,0.5,1,2,inf)",
+        help="|tau| band edges in seconds, comma-separated (default 0,0.4,0.65,1,inf: one band per default offset)",
     )
     p.add_argument("--no-plots", action="store_true", help="write results.json only")
     p.add_argument("--cache-dir", default=None, help="datasets cache folder for loading --dataset")
