@@ -258,6 +258,9 @@ def test_thud_build_cli_prints_the_summary_and_the_load_call(tmp_path, media_cac
         (["--seed", "-3"], "whole number >= 0"),
         (["--offsets", "0.5,0"], "non-zero"),
         (["--configs", "probes,nope"], "configs must be some of"),
+        (["--shifts-per-clip", "0"], "whole number >= 1"),
+        (["--one-sided", "drop"], "invalid choice"),
+        (["--preferences-gap-fill", "noise"], "invalid choice"),
     ],
 )
 def test_invalid_arguments_are_one_line_and_create_nothing(tmp_path, capsys, args, message):
@@ -270,6 +273,28 @@ def test_invalid_arguments_are_one_line_and_create_nothing(tmp_path, capsys, arg
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "new").exists()
+
+
+def test_the_protocol_options_reach_the_build_and_impossible_ones_say_why(tmp_path, media_cache, capsys):
+    from thud_cli.main import main
+
+    out = tmp_path / "sweep"
+    code = main(["build", "--out", str(out), "--num-clips", "6", "--seed", "2", "--cache-dir", str(media_cache),
+                 "--configs", "probes", "--shifts-per-clip", "8", "--gap-fill", "room_tone",
+                 "--preferences-gap-fill", "silence", "--one-sided", "keep", "--no-audio-column", "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    settings = json.loads((out / "build_report.json").read_text())["settings"]
+    assert (settings["shifts_per_clip"], settings["one_sided"], settings["gap_fill"], settings["preferences_gap_fill"],
+            settings["audio_column"]) == (8, "keep", "room_tone", "silence", False)
+    shift = rows(out, "probes", "shift")
+    # a sweep: every offset that fits each clip (all eight here), one probe each
+    assert len(shift) == 8 * len(set(shift["clip_id"])) and "audio" not in shift.column_names
+    assert "shifts per clip: 8  delayed:" in capsys.readouterr().out
+    # offsets of one sign cannot give one early and one delayed shift: refused before anything is made
+    code = main(["build", "--out", str(tmp_path / "never"), "--offsets", "0.5,1", "--cache-dir", str(media_cache)])
+    err = capsys.readouterr().err
+    assert code == 2 and "are all delayed" in err and "--shifts-per-clip 1" in err
+    assert not (tmp_path / "never").exists()
 
 
 def test_every_build_option_has_a_help_text():
