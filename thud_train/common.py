@@ -40,7 +40,8 @@ class StageResult:
     global_step: int = 0
     #: the checkpoint the run resumed from, if any
     resumed_from: str | None = None
-    #: ``"thinker"``, ``"full"`` (thinker inside the full Omni model) or ``"adapter"``
+    #: ``"thinker"``, ``"full"`` (thinker inside the full Omni model) or ``"adapter"``;
+    #: empty on the processes that did not save (``accelerate launch``)
     layout: str = "thinker"
 
 
@@ -158,6 +159,21 @@ class ResumeLoadsLikeFromPretrained:
         super()._load_from_checkpoint(resume_from_checkpoint, model)
 
 
+def pin_tensorboard_dir(trainer: Any) -> None:
+    """Point the TensorBoard callback at ``OUTPUT_DIR/runs/<time>_<host>`` now.
+
+    transformers sets that folder in ``on_train_begin``; anything logged before (a
+    ``trainer.evaluate()`` before ``train()``) would otherwise go to ``./runs`` in the
+    current directory. ``TENSORBOARD_LOGGING_DIR`` still wins.
+    """
+    from transformers.integrations import TensorBoardCallback
+    from transformers.integrations.integration_utils import default_logdir
+
+    for callback in trainer.callback_handler.callbacks:
+        if isinstance(callback, TensorBoardCallback) and callback.logging_dir is None:
+            callback.logging_dir = os.path.join(trainer.args.output_dir, default_logdir())
+
+
 def with_resume_fix(trainer_class: type) -> type:
     """``trainer_class`` (TRL's ``SFTTrainer`` / ``DPOTrainer``) with
     :class:`ResumeLoadsLikeFromPretrained`."""
@@ -216,6 +232,28 @@ def save_stage(
         model.save_pretrained(output_dir)
     processing.save_pretrained(output_dir)
     return model, layout
+
+
+def finish_stage(
+    name: str, trainer: Any, processing: Any, config: TrainConfig, info: dict, resumed_from: str | None
+) -> StageResult:
+    """Save the trained stage (:func:`save_stage`) and its summary, from the main process only
+    (under ``accelerate launch`` every process gets here; one writes)."""
+    stage = config.stage(name)
+    accelerator = trainer.accelerator
+    layout = ""
+    if accelerator.is_main_process:
+        _, layout = save_stage(
+            trainer, processing, stage.output_dir, config.lora, info["base"], config.save_full_model
+        )
+    data = {**info, "processes": accelerator.num_processes}
+    result = StageResult(
+        name, stage.output_dir, data, trainer.state.log_history, trainer.state.global_step, resumed_from, layout
+    )
+    if accelerator.is_main_process:
+        write_summary(result, config)
+    accelerator.wait_for_everyone()
+    return result
 
 
 def write_summary(result: StageResult, config: TrainConfig) -> None:

@@ -14,14 +14,14 @@ from datasets import Dataset
 
 from thud_train.common import (
     StageResult,
+    finish_stage,
     load_stage_model,
     peft_config,
+    pin_tensorboard_dir,
     resolve_resume,
-    save_stage,
     train_stage,
     trl_arguments,
     with_resume_fix,
-    write_summary,
 )
 from thud_train.config import TrainConfig
 from thud_train.data import describe, dpo_dataset, load_preferences
@@ -93,6 +93,7 @@ def build_dpo_trainer(
         data_collator=collator,
         peft_config=lora,
     )
+    pin_tensorboard_dir(trainer)
     attach_probe_eval(trainer, config, processing, kind)
     for callback in callbacks or []:
         trainer.add_callback(callback)
@@ -114,12 +115,4 @@ def run_dpo(
     resumed_from = resolve_resume(config.dpo.output_dir, resume)  # before any loading
     trainer, processing, info = build_dpo_trainer(config, preferences, general, callbacks=callbacks)
     train_stage(trainer, resumed_from)
-    _, layout = save_stage(
-        trainer, processing, config.dpo.output_dir, config.lora, info["base"], config.save_full_model
-    )
-    result = StageResult(
-        "dpo", config.dpo.output_dir, info, trainer.state.log_history,
-        trainer.state.global_step, resumed_from, layout,
-    )
-    write_summary(result, config)
-    return result
+    return finish_stage("dpo", trainer, processing, config, info, resumed_from)

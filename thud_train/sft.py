@@ -12,14 +12,14 @@ from datasets import Dataset
 
 from thud_train.common import (
     StageResult,
+    finish_stage,
     load_stage_model,
     peft_config,
+    pin_tensorboard_dir,
     resolve_resume,
-    save_stage,
     train_stage,
     trl_arguments,
     with_resume_fix,
-    write_summary,
 )
 from thud_train.config import TrainConfig
 from thud_train.data import describe, load_preferences, sft_dataset
@@ -81,6 +81,7 @@ def build_sft_trainer(
         data_collator=collator,
         peft_config=peft_config(config.lora),
     )
+    pin_tensorboard_dir(trainer)
     attach_probe_eval(trainer, config, processing, kind)
     for callback in callbacks or []:
         trainer.add_callback(callback)
@@ -101,12 +102,4 @@ def run_sft(
     resumed_from = resolve_resume(config.sft.output_dir, resume)  # before any loading
     trainer, processing, info = build_sft_trainer(config, preferences, callbacks=callbacks)
     train_stage(trainer, resumed_from)
-    _, layout = save_stage(
-        trainer, processing, config.sft.output_dir, config.lora, info["base"], config.save_full_model
-    )
-    result = StageResult(
-        "sft", config.sft.output_dir, info, trainer.state.log_history,
-        trainer.state.global_step, resumed_from, layout,
-    )
-    write_summary(result, config)
-    return result
+    return finish_stage("sft", trainer, processing, config, info, resumed_from)
