@@ -143,6 +143,17 @@ def _token_ids(tokenizer: Any) -> dict[str, int]:
     }
 
 
+#: a 2-layer audio tower reading 128 mel bins (both families' tiny thinkers)
+_TINY_AUDIO = {
+    "encoder_layers": 2,
+    "encoder_attention_heads": 2,
+    "encoder_ffn_dim": 64,
+    "d_model": 32,
+    "num_mel_bins": 128,
+    "max_source_positions": 1500,
+}
+_TINY_VISION = {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2}
+
 #: the tiny Qwen2.5-Omni thinker's parts (hidden 64, 4 heads / 2 KV heads, 2 layers each)
 TINY_QWEN2_5_OMNI = {
     "text": {
@@ -154,22 +165,8 @@ TINY_QWEN2_5_OMNI = {
         "max_position_embeddings": 4096,
         "tie_word_embeddings": False,
     },
-    "vision": {
-        "depth": 2,
-        "hidden_size": 32,
-        "intermediate_size": 64,
-        "num_heads": 2,
-        "fullatt_block_indexes": [1],
-        "window_size": 56,
-    },
-    "audio": {
-        "encoder_layers": 2,
-        "encoder_attention_heads": 2,
-        "encoder_ffn_dim": 64,
-        "d_model": 32,
-        "num_mel_bins": 128,
-        "max_source_positions": 1500,
-    },
+    "vision": {**_TINY_VISION, "fullatt_block_indexes": [1], "window_size": 56},
+    "audio": _TINY_AUDIO,
 }
 
 #: the tiny Qwen3-Omni MoE thinker's parts (4 experts, top 2; vision patch 16, deepstack at 0)
@@ -186,25 +183,49 @@ TINY_QWEN3_OMNI = {
         "head_dim": 16,
         "max_position_embeddings": 4096,
     },
-    "vision": {
-        "depth": 2,
-        "hidden_size": 32,
-        "intermediate_size": 64,
-        "num_heads": 2,
-        "patch_size": 16,
-        "num_position_embeddings": 64,
-        "deepstack_visual_indexes": [0],
-    },
-    "audio": {
-        "encoder_layers": 2,
-        "encoder_attention_heads": 2,
-        "encoder_ffn_dim": 64,
-        "d_model": 32,
-        "num_mel_bins": 128,
-        "downsample_hidden_size": 16,
-        "max_source_positions": 1500,
-    },
+    "vision": {**_TINY_VISION, "patch_size": 16, "num_position_embeddings": 64, "deepstack_visual_indexes": [0]},
+    "audio": {**_TINY_AUDIO, "downsample_hidden_size": 16},
 }
+
+
+def _sub_configs(tokenizer: Any, parts: dict, vocab_size: int | None, **rope: Any) -> dict:
+    """The text / vision / audio sub-configs of an Omni thinker from ``parts``: the M-RoPE
+    sections, the vision and audio output widths follow the text hidden size."""
+    text = dict(parts["text"])
+    hidden = text["hidden_size"]
+    head_dim = text.get("head_dim") or hidden // text["num_attention_heads"]
+    return {
+        "text_config": {
+            **text,
+            "vocab_size": vocab_size or len(tokenizer),
+            # M-RoPE splits head_dim/2 rotary frequencies over (time, height, width)
+            "rope_parameters": {
+                "rope_type": "default",
+                "rope_theta": 1000000.0,
+                "mrope_section": _mrope_section(head_dim),
+                **rope,
+            },
+            "pad_token_id": tokenizer.pad_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+        },
+        "vision_config": {**parts["vision"], "out_hidden_size": hidden},
+        "audio_config": {**parts["audio"], "output_dim": hidden},
+    }
+
+
+def _thinker_config(config_class: type, tokenizer: Any, parts: dict, vocab_size: int | None,
+                    fields: dict[str, str], attributes: tuple[str, ...], **rope: Any):
+    """``config_class`` with ``parts``' sub-configs and ``tokenizer``'s special-token ids:
+    ``fields`` maps a declared field to the id it takes; ``attributes`` are ids the model
+    reads although the config does not declare them."""
+    ids = _token_ids(tokenizer)
+    config = config_class(
+        **_sub_configs(tokenizer, parts, vocab_size, **rope),
+        **{field_name: ids[key] for field_name, key in fields.items()},
+    )
+    for name in attributes:
+        setattr(config, name, ids[name])
+    return config
 
 
 def qwen2_5_omni_thinker_config(tokenizer: Any, parts: dict | None = None, vocab_size: int | None = None):
@@ -217,35 +238,18 @@ def qwen2_5_omni_thinker_config(tokenizer: Any, parts: dict | None = None, vocab
     """
     from transformers import Qwen2_5OmniThinkerConfig
 
-    parts = parts or TINY_QWEN2_5_OMNI
-    ids = _token_ids(tokenizer)
-    text = dict(parts["text"])
-    hidden = text["hidden_size"]
-    head_dim = text.get("head_dim") or hidden // text["num_attention_heads"]
-    config = Qwen2_5OmniThinkerConfig(
-        text_config={
-            **text,
-            "vocab_size": vocab_size or len(tokenizer),
-            # M-RoPE splits head_dim/2 rotary frequencies over (time, height, width)
-            "rope_parameters": {
-                "rope_type": "default",
-                "rope_theta": 1000000.0,
-                "mrope_section": _mrope_section(head_dim),
-            },
-            "pad_token_id": tokenizer.pad_token_id,
-            "eos_token_id": tokenizer.eos_token_id,
-        },
-        vision_config={**parts["vision"], "out_hidden_size": hidden},
-        audio_config={**parts["audio"], "output_dim": hidden},
-        audio_start_token_id=ids["audio_start_token_id"],
-        audio_end_token_id=ids["audio_end_token_id"],
-        image_token_index=ids["image_token_id"],
-        video_token_index=ids["video_token_id"],
-        audio_token_index=ids["audio_token_id"],
+    fields = {
+        "audio_start_token_id": "audio_start_token_id",
+        "audio_end_token_id": "audio_end_token_id",
+        "image_token_index": "image_token_id",
+        "video_token_index": "video_token_id",
+        "audio_token_index": "audio_token_id",
+    }
+    # vision_start_token_id: the rope index reads it to find where a video begins
+    return _thinker_config(
+        Qwen2_5OmniThinkerConfig, tokenizer, parts or TINY_QWEN2_5_OMNI, vocab_size, fields,
+        ("vision_start_token_id",),
     )
-    # not a declared field, but the rope index reads it to find where a video begins
-    config.vision_start_token_id = ids["vision_start_token_id"]
-    return config
 
 
 def qwen3_omni_thinker_config(tokenizer: Any, parts: dict | None = None, vocab_size: int | None = None):
@@ -253,35 +257,12 @@ def qwen3_omni_thinker_config(tokenizer: Any, parts: dict | None = None, vocab_s
     (``parts`` default :data:`TINY_QWEN3_OMNI`; interleaved M-RoPE, as the published model)."""
     from transformers import Qwen3OmniMoeThinkerConfig
 
-    parts = parts or TINY_QWEN3_OMNI
-    ids = _token_ids(tokenizer)
-    text = dict(parts["text"])
-    hidden = text["hidden_size"]
-    head_dim = text.get("head_dim") or hidden // text["num_attention_heads"]
-    config = Qwen3OmniMoeThinkerConfig(
-        text_config={
-            **text,
-            "vocab_size": vocab_size or len(tokenizer),
-            "rope_parameters": {
-                "rope_type": "default",
-                "rope_theta": 1000000.0,
-                "mrope_section": _mrope_section(head_dim),
-                "mrope_interleaved": True,
-            },
-            "pad_token_id": tokenizer.pad_token_id,
-            "eos_token_id": tokenizer.eos_token_id,
-        },
-        vision_config={**parts["vision"], "out_hidden_size": hidden},
-        audio_config={**parts["audio"], "output_dim": hidden},
-        audio_start_token_id=ids["audio_start_token_id"],
-        audio_token_id=ids["audio_token_id"],
-        image_token_id=ids["image_token_id"],
-        video_token_id=ids["video_token_id"],
+    fields = {k: k for k in ("audio_start_token_id", "audio_token_id", "image_token_id", "video_token_id")}
+    return _thinker_config(
+        Qwen3OmniMoeThinkerConfig, tokenizer, parts or TINY_QWEN3_OMNI, vocab_size, fields,
+        ("vision_start_token_id", "vision_end_token_id", "audio_end_token_id"),
+        mrope_interleaved=True,
     )
-    config.vision_start_token_id = ids["vision_start_token_id"]
-    config.vision_end_token_id = ids["vision_end_token_id"]
-    config.audio_end_token_id = ids["audio_end_token_id"]
-    return config
 
 
 def tiny_omni_thinker(tokenizer: Any, seed: int = 0):
@@ -291,26 +272,20 @@ def tiny_omni_thinker(tokenizer: Any, seed: int = 0):
     vision tower (patch 14, temporal patch 2, merge 2) and a 2-layer audio tower
     (128 mel bins), so the video and the audio both reach the loss.
     """
-    import torch
     from transformers import Qwen2_5OmniThinkerForConditionalGeneration
 
-    torch.manual_seed(seed)
-    model = Qwen2_5OmniThinkerForConditionalGeneration(qwen2_5_omni_thinker_config(tokenizer))
-    _set_generation_tokens(model, tokenizer)
-    return model
+    config = qwen2_5_omni_thinker_config(tokenizer)
+    return _random_model(Qwen2_5OmniThinkerForConditionalGeneration, config, tokenizer, seed)
 
 
 def tiny_qwen3_omni_thinker(tokenizer: Any, seed: int = 0):
     """A random-weight ``Qwen3OmniMoeThinkerForConditionalGeneration`` (~0.3 M parameters):
     MoE text layers (4 experts, top 2), a vision tower with 16 px patches and deepstack
     features, and an audio tower, for ``tokenizer``."""
-    import torch
     from transformers import Qwen3OmniMoeThinkerForConditionalGeneration
 
-    torch.manual_seed(seed)
-    model = Qwen3OmniMoeThinkerForConditionalGeneration(qwen3_omni_thinker_config(tokenizer))
-    _set_generation_tokens(model, tokenizer)
-    return model
+    config = qwen3_omni_thinker_config(tokenizer)
+    return _random_model(Qwen3OmniMoeThinkerForConditionalGeneration, config, tokenizer, seed)
 
 
 def _mrope_section(head_dim: int) -> list[int]:
@@ -322,7 +297,6 @@ def _mrope_section(head_dim: int) -> list[int]:
 
 def tiny_causal_lm(tokenizer: Any, seed: int = 0, hidden_size: int = 64):
     """A random-weight, text-only ``LlamaForCausalLM`` for ``tokenizer`` (~0.15 M parameters)."""
-    import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     config = LlamaConfig(
@@ -338,8 +312,15 @@ def tiny_causal_lm(tokenizer: Any, seed: int = 0, hidden_size: int = 64):
         bos_token_id=None,
         tie_word_embeddings=False,
     )
+    return _random_model(LlamaForCausalLM, config, tokenizer, seed)
+
+
+def _random_model(model_class: type, config: Any, tokenizer: Any, seed: int):
+    """``model_class(config)`` initialised from ``seed``, generating with ``tokenizer``'s tokens."""
+    import torch
+
     torch.manual_seed(seed)
-    model = LlamaForCausalLM(config)
+    model = model_class(config)
     _set_generation_tokens(model, tokenizer)
     return model
 
