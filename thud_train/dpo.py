@@ -20,6 +20,7 @@ from thud_train.common import (
     pin_tensorboard_dir,
     resolve_resume,
     train_stage,
+    trainer_settings,
     trl_arguments,
     with_resume_fix,
 )
@@ -51,6 +52,7 @@ def build_dpo_trainer(
     from thud_train.evaluation import attach_probe_eval
 
     stage = config.dpo
+    trainer_settings(DPOConfig, stage.trainer, "dpo.trainer")  # a bad key fails before any loading
     if general is None and stage.general_data and stage.general_fraction > 0:
         # before the model: a missing file fails in a second, not after a 10 GB load
         general = load_general_preferences(stage.general_data)

@@ -18,6 +18,7 @@ from thud_train.common import (
     pin_tensorboard_dir,
     resolve_resume,
     train_stage,
+    trainer_settings,
     trl_arguments,
     with_resume_fix,
 )
@@ -46,6 +47,7 @@ def build_sft_trainer(
     from thud_train.evaluation import attach_probe_eval
 
     stage = config.sft
+    trainer_settings(SFTConfig, stage.trainer, "sft.trainer")  # a bad key fails before any loading
     base = None
     if model is None:
         base = config.model_for("sft")

@@ -4,7 +4,7 @@ Each recipe in ``thud_train/configs/`` is loaded as shipped and run for one opti
 each stage on the tiny model of its family, with its trainer settings kept (bf16, activation
 checkpointing, warm-up ratio, scheduler, checkpoint schedule, LoRA...) except what a CPU
 needs: the tiny stand-in model, ``use_cpu``, one step of two accumulated micro-batches, small
-frames, and no listening check. A transformers / TRL upgrade that breaks a recipe fails here.
+frames, and a listening check on one clip with two-token answers. A transformers / TRL upgrade that breaks a recipe fails here.
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ def _cpu_overrides(config: TrainConfig, stage: str, tmp: Path, dataset: Path, ge
         f"{stage}.trainer.gradient_accumulation_steps={accumulate}",
         "media.max_frames=4",
         "media.max_pixels=4704",
-        "eval.every_steps=0",
+        "eval.num_clips=1",  # the recipe's check, on one clip's probes, two tokens an answer
+        "eval.max_new_tokens=2",
     ]
     out += [f"{stage}.trainer.{k}={str(v).lower()}" for k, v in CPU_TRAINER.items()]
     if stage == "dpo" and config.dpo.general_data:
@@ -103,6 +104,9 @@ def test_recipe_reaches_its_first_optimizer_step(recipe, stage, tmp_path, train_
     assert any("audio_tower" in n for n in stepped), f"{recipe} {stage}: no gradient in the audio tower"
     if shipped.lora.enabled:
         assert all("lora_" in n for n in stepped)
+    # the recipe's listening check answered its probes before the first step
+    (check,) = [h for h in trainer.state.log_history if "thud/avg_gap" in h]
+    assert check["step"] == 0 and check["thud/probes"] == 6
 
 
 # -- --set keeps the type a field expects -------------------------------------------------
