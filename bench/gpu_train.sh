@@ -7,11 +7,12 @@
 # pyarrow, pandas, numba... but not datasets, av, trl, or this project's transformers pin:
 # those come as wheels (cp312 manylinux, --no-deps) in $WHEELS and are installed into a
 # scratch folder put first on PYTHONPATH. The project runs from this checkout.
-#   WHEELS=shared/wheels-gpu OUT=... bash bench/gpu_train.sh [bench/gpu_train.py options]
+# (the pip download command is in docs/training.md, "At full size on a GPU").
+#   WHEELS=build/wheels-gpu OUT=... bash bench/gpu_train.sh [bench/gpu_train.py options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${OUT:?set OUT to the folder the results go to}"
-WHEELS="${WHEELS:-shared/wheels-gpu}"
+WHEELS="${WHEELS:-build/wheels-gpu}"
 SCRATCH="$(mktemp -d /tmp/thud-gpu.XXXXXX)"
 mkdir -p "$OUT"
 
