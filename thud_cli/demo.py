@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from .build import add_build_arguments, build_kwargs
+from .push import write_metric_next_to
 
 BASELINES = ("prior", "signal")
 
@@ -139,6 +140,7 @@ def _run(args: argparse.Namespace) -> int:
         "A model's row belongs between these two."
     )
     print(f"\ndataset:     {out}  (load_dataset({str(out)!r}, 'probes', split='shift'))")
+    write_metric_next_to(out)  # ./thud_gap, so evaluate.load("thud_gap") works here too
     print(f"predictions: {', '.join(str(p) for p in files.values())}")
     print(f"results:     {json_path}")
     if not args.no_plots:
