@@ -8,11 +8,11 @@
 # those come as wheels (cp312 manylinux, --no-deps) in $WHEELS and are installed into a
 # scratch folder put first on PYTHONPATH. The project runs from this checkout.
 # (the pip download command is in docs/training.md, "At full size on a GPU").
-#   WHEELS=build/wheels-gpu OUT=... bash bench/gpu_train.sh [bench/gpu_train.py options]
+#   OUT=... bash bench/gpu_train.sh [bench/gpu_train.py options]     (WHEELS=bench/wheels)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${OUT:?set OUT to the folder the results go to}"
-WHEELS="${WHEELS:-build/wheels-gpu}"
+WHEELS="${WHEELS:-bench/wheels}"
 SCRATCH="$(mktemp -d /tmp/thud-gpu.XXXXXX)"
 mkdir -p "$OUT"
 
