@@ -2,18 +2,24 @@
 
     thud score run.jsonl --dataset ./thud
     thud score qwen.jsonl minicpm.jsonl --dataset ./thud --out-dir scores/
+    thud score qwen.jsonl --dataset ./thud --format latex > table.tex
 
 Prints the Table-1 view (original / intervened accuracy per dimension, avg gap with its
 95% CI, pair accuracy), writes ``results.json`` (every number, per model, plus paired
-comparisons of each later file against the first) and three PNG plots to the output
-folder (default: next to the first predictions file). A thin layer over
-:mod:`thud_metrics.report`, :mod:`thud_metrics.plots` and :func:`thud_metrics.compare`.
+comparisons of each later file against the first) and the plots to the output folder
+(default: next to the first predictions file). With ``--format markdown|latex|csv|json``
+standard output is the table alone (notes go to standard error) and the folder gets
+``table.<ext>`` too. A thin layer over :func:`thud_metrics.report.score_predictions`,
+:mod:`thud_metrics.tables` and :mod:`thud_metrics.plots`.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
+
+from thud_metrics.tables import FORMATS
 
 
 def register(sub) -> None:
@@ -31,6 +37,22 @@ def register(sub) -> None:
         default=None,
         help="where results.json and the plots go (default: <first file>_score/ next to it)",
     )
+    add_scoring_arguments(p)
+    p.add_argument("--no-plots", action="store_true", help="write results.json only")
+    p.add_argument("--cache-dir", default=None, help="datasets cache folder for loading --dataset")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="how the tables are printed: text (default), markdown, latex, csv or json; any but "
+        "text also writes table.<ext> to the output folder and keeps standard output to the table",
+    )
+    add_quiet_argument(p)
+    p.set_defaults(func=run)
+
+
+def add_scoring_arguments(p) -> None:
+    """The options that choose how predictions are scored (``thud score`` and ``thud report``)."""
     p.add_argument(
         "--allow-missing",
         action="store_true",
@@ -43,31 +65,36 @@ def register(sub) -> None:
         default=None,
         help="|tau| band edges in seconds, comma-separated (default 0,0.25,0.5,1,2,inf)",
     )
-    p.add_argument("--no-plots", action="store_true", help="write results.json only")
-    p.add_argument("--cache-dir", default=None, help="datasets cache folder for loading --dataset")
-    p.set_defaults(func=run)
 
 
-def _bands(text: str | None) -> tuple[float, ...] | None:
+def add_quiet_argument(p) -> None:
+    p.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no progress bars (datasets' included) and minimal output: the table, warnings and errors",
+    )
+
+
+def quiet_libraries(quiet: bool) -> None:
+    """Silence the libraries' progress bars and info logs (``--quiet``)."""
+    if not quiet:
+        return
+    import datasets
+
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+    for package in ("thud_dataset", "thud_metrics", "thud_models", "thud_train"):
+        logging.getLogger(package).setLevel(logging.WARNING)
+
+
+def parse_bands(text: str | None) -> tuple[float, ...] | None:
     if text is None:
         return None
     try:
         return tuple(float(v) for v in text.split(","))
     except ValueError:
         raise ValueError(f"--bands must be comma-separated numbers of seconds, e.g. 0,0.5,1,inf; got {text!r}") from None
-
-
-def _audio_check_line(meta: dict) -> str | None:
-    """The run's audio-path verdict (``_meta["audio_check"]``, written by ``thud run``)."""
-    check = meta.get("audio_check")
-    if check is None:
-        return None
-    if not isinstance(check, dict) or "verdict" not in check:
-        return str(check)
-    line = str(check["verdict"]) + (f": {check['reason']}" if check.get("reason") else "")
-    if check["verdict"] == "does_not_reach":
-        line += "\n  WARNING: the audio never reached the model; these scores measure the serving path"
-    return line
 
 
 def run(args) -> int:
@@ -78,72 +105,78 @@ def run(args) -> int:
         return 2
 
 
-def _run(args) -> int:
-    from thud_metrics import compare
+def score_from_args(args, predictions: list[Path]):
+    """Read the files, load the probes and score them (shared with ``thud report``)."""
     from thud_metrics.predictions import read_predictions
-    from thud_metrics.report import (
-        align_predictions,
-        format_table,
-        headline,
-        load_probes,
-        run_summary,
-        score_answers,
-        unique_names,
-        write_json,
-    )
-    from thud_metrics.scores import DEFAULT_BANDS
+    from thud_metrics.report import load_probes, score_predictions
 
-    bands = _bands(args.bands) or DEFAULT_BANDS
-    sets = [read_predictions(path) for path in args.predictions]  # fail early on a bad file
+    bands = parse_bands(args.bands)
+    sets = [read_predictions(path) for path in predictions]  # fail early on a bad file
     probes = load_probes(args.dataset, cache_dir=args.cache_dir)
-    names = unique_names(sets)
-    aligned = [align_predictions(pset, probes, allow_missing=args.allow_missing) for pset in sets]
-    results = {}
-    for name, pset, (answers, n_missing) in zip(names, sets, aligned, strict=True):
-        results[name] = score_answers(answers, probes, bands=bands, n_resamples=args.n_resamples, seed=args.seed)
-        results[name]["run"] = run_summary(pset, n_missing)
-
-    # each later file against the first, paired on the same probes
-    comparisons = {}
-    if len(sets) > 1 and args.n_resamples > 0:
-        for name, (answers, _) in zip(names[1:], aligned[1:], strict=True):
-            comparisons[f"{name} vs {names[0]}"] = compare(
-                aligned[0][0], answers, probes["label"], probes["condition"], probes["dimension"],
-                probes["pair_id"], probes["clip_id"], n_resamples=args.n_resamples, seed=args.seed,
-            )  # fmt: skip
-
-    first = args.predictions[0]
-    out_dir = args.out_dir or first.with_name(first.stem + "_score" if len(sets) == 1 else "thud_score")
-    json_path = write_json(
-        out_dir / "results.json",
-        {"dataset": str(args.dataset), "bands": list(bands), "models": results, "comparisons": comparisons},
+    return score_predictions(
+        probes,
+        sets,
+        dataset=args.dataset,
+        allow_missing=args.allow_missing,
+        bands=bands,
+        n_resamples=args.n_resamples,
+        seed=args.seed,
     )
 
-    n = len(probes["probe_id"])
-    print(f"Thud scores on {n} probes of {args.dataset}\n")
-    print(format_table(results))
-    print()
-    for name, r in results.items():
-        run_info = r["run"]
-        notes = [headline(r)]
-        if run_info["failed_calls"]:
-            notes.append(f"{run_info['failed_calls']} failed calls scored as unknown")
-        if run_info["missing_probes_scored_unknown"]:
-            notes.append(f"{run_info['missing_probes_scored_unknown']} missing probes scored as unknown")
-        print(f"{name}: " + "; ".join(notes))
-        check = _audio_check_line(run_info["meta"])
-        if check:
-            print(f"  audio path check: {check}")
-    for label, c in comparisons.items():
-        row = c["paired_bootstrap"]["avg_pair_accuracy"]
-        print(
-            f"{label}: avg pair accuracy {100 * row['diff']:+.1f} pts "
-            f"(95% CI {100 * row['ci'][0]:+.1f} to {100 * row['ci'][1]:+.1f}, p = {row['p_value']:.3g})"
-        )
-    print(f"\nresults: {json_path}")
-    if not args.no_plots:
-        from thud_metrics.plots import plot_all
 
-        for path in plot_all(results, out_dir):
-            print(f"plot:    {path}")
+def _run(args) -> int:
+    from thud_metrics.report import save_scores
+
+    quiet_libraries(args.quiet)
+    scored = score_from_args(args, args.predictions)
+    first = args.predictions[0]
+    out_dir = args.out_dir or first.with_name(first.stem + "_score" if len(args.predictions) == 1 else "thud_score")
+    paths = save_scores(scored, out_dir, plots=not args.no_plots, fmt=args.format)
+    print_scores(scored, fmt=args.format, quiet=args.quiet, title=f"of {args.dataset}")
+    notes = sys.stdout if args.format == "text" else sys.stderr
+    if not args.quiet:
+        for label, path in [("results", paths["results"]), *(("table", p) for p in paths["tables"]),
+                            *(("plot", p) for p in paths["plots"])]:  # fmt: skip
+            print(f"{label + ':':<9}{path}", file=notes)
     return 0
+
+
+def print_scores(scored, *, fmt: str = "text", quiet: bool = False, title: str = "") -> None:
+    """Print the table in ``fmt`` and, per model, its headline, failed/missing calls and the
+    audio-path verdict (with the warning when the audio never reached it).
+
+    With a format other than text, standard output gets the table alone and the notes go to
+    standard error; ``quiet`` keeps only the table and the warnings.
+    """
+    from thud_metrics.report import AUDIO_WARNING, audio_check_line
+    from thud_metrics.tables import format_comparisons, format_table, headline, render
+
+    notes = sys.stdout if fmt == "text" else sys.stderr
+    if fmt != "text":
+        sys.stdout.write(render(scored.results, scored.comparisons, fmt))
+    elif quiet:
+        print(format_table(scored.results))
+    else:
+        n = len(scored.probes["probe_id"])
+        print(f"Thud scores on {n} probes {title}".rstrip() + "\n")
+        print(format_table(scored.results))
+        print()
+    for name, r in scored.results.items():
+        run_info = r["run"]
+        check = audio_check_line(run_info["meta"])
+        if quiet:
+            if check and AUDIO_WARNING in check:
+                print(f"{name}: {AUDIO_WARNING}", file=notes)
+            continue
+        extra = [headline(r)]
+        if run_info["failed_calls"]:
+            extra.append(f"{run_info['failed_calls']} failed calls scored as unknown")
+        if run_info["missing_probes_scored_unknown"]:
+            extra.append(f"{run_info['missing_probes_scored_unknown']} missing probes scored as unknown")
+        print(f"{name}: " + "; ".join(extra), file=notes)
+        if check:
+            print(f"  audio path check: {check}", file=notes)
+    if scored.comparisons and not quiet:
+        print(format_comparisons(scored.comparisons), file=notes)
+    if not quiet:
+        print(file=notes)
