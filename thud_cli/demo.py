@@ -46,7 +46,8 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        return _run(args)
+        with quiet_libraries(args.quiet):
+            return _run(args)
     except (ValueError, FileNotFoundError) as e:
         print(f"thud demo: {e}", file=sys.stderr)
         return 2
@@ -67,7 +68,6 @@ def _run(args: argparse.Namespace) -> int:
     if args.source == "local" and not args.data_dir:
         print("thud demo: --source local needs --data-dir DIR (videos + annotations.jsonl)", file=sys.stderr)
         return 2
-    quiet_libraries(quiet)
 
     # 1. the dataset
     say(f"[1/3] building the {args.source} dataset into {out} ...", flush=True)

@@ -56,9 +56,9 @@ def run(args) -> int:
 def _run(args) -> int:
     from thud_metrics.explorer import write_report
 
-    quiet_libraries(args.quiet)
-    scored = score_from_args(args, args.predictions)
-    page = write_report(scored, args.out, dataset=args.dataset, cache_dir=args.cache_dir)
+    with quiet_libraries(args.quiet):
+        scored = score_from_args(args, args.predictions)
+        page = write_report(scored, args.out, dataset=args.dataset, cache_dir=args.cache_dir)
     print_scores(scored, quiet=args.quiet, title=f"of {args.dataset}")
     print(f"report: {page}  (open it in a browser; the folder works on any static host)")
     return 0

@@ -15,8 +15,10 @@ standard output is the table alone (notes go to standard error) and the folder g
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from thud_metrics.tables import FORMATS
@@ -76,16 +78,31 @@ def add_quiet_argument(p) -> None:
     )
 
 
-def quiet_libraries(quiet: bool) -> None:
-    """Silence the libraries' progress bars and info logs (``--quiet``)."""
+@contextlib.contextmanager
+def quiet_libraries(quiet: bool) -> Iterator[None]:
+    """While the command runs with ``--quiet``: no progress bars from ``datasets`` and no
+    info logs from Thud's packages. Everything is restored afterwards (a command run from
+    Python leaves the process as it found it)."""
     if not quiet:
+        yield
         return
     import datasets
 
+    bars, verbosity = datasets.is_progress_bar_enabled(), datasets.logging.get_verbosity()
+    loggers = [logging.getLogger(p) for p in ("thud_dataset", "thud_metrics", "thud_models", "thud_train")]
+    levels = [lg.level for lg in loggers]
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
-    for package in ("thud_dataset", "thud_metrics", "thud_models", "thud_train"):
-        logging.getLogger(package).setLevel(logging.WARNING)
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        if bars:
+            datasets.enable_progress_bars()
+        datasets.logging.set_verbosity(verbosity)
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 def parse_bands(text: str | None) -> tuple[float, ...] | None:
@@ -127,8 +144,8 @@ def score_from_args(args, predictions: list[Path]):
 def _run(args) -> int:
     from thud_metrics.report import save_scores
 
-    quiet_libraries(args.quiet)
-    scored = score_from_args(args, args.predictions)
+    with quiet_libraries(args.quiet):
+        scored = score_from_args(args, args.predictions)
     first = args.predictions[0]
     out_dir = args.out_dir or first.with_name(first.stem + "_score" if len(args.predictions) == 1 else "thud_score")
     paths = save_scores(scored, out_dir, plots=not args.no_plots, fmt=args.format)

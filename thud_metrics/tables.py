@@ -290,7 +290,7 @@ def _latex(results: dict[str, dict], comparisons: dict[str, dict]) -> str:
         lines += ["", r"\begin{tabular}{llrrrrl}", r"\toprule",
                   r"Comparison & Number & A & B & B $-$ A & 95\% CI & $p$ \\", r"\midrule"]  # fmt: skip
         for label, name, row, b in rows:
-            p = format_p_value(row["p_value"], b).replace("p ", "", 1)
+            p = format_p_value(row["p_value"], b)
             lines.append(
                 f"{_tex(label)} & {_tex(name)} & {_pct(_number(row['a']))} & {_pct(_number(row['b']))} & "
                 f"{_pct(_number(row['diff']))} & {_pct_ci(_interval(row['ci']))} & ${p}$ " + r"\\"

@@ -46,11 +46,14 @@
 
   // -- outcomes and filters ----------------------------------------------------------------
   function answer(m, probeIndex) { return models[m].answers[probeIndex]; } // [raw, reading, ok, stated]
-  function outcome(m, k) {
+  function outcome(m, k) { // the one class a model's couple falls in
     var o = answer(m, couples[k][0])[2], i = answer(m, couples[k][1])[2];
     if (o && i) return "pair-right";
-    if (o && !i) return "clever-hans";
-    return o ? "pair-wrong" : "original-wrong";
+    return o ? "clever-hans" : "original-wrong";
+  }
+  function hasOutcome(m, k, want) { // "pair-wrong" is any couple not right on both probes
+    var got = outcome(m, k);
+    return want === got || (want === "pair-wrong" && got !== "pair-right");
   }
   var OUTCOMES = [
     ["all", "any"],
@@ -94,7 +97,7 @@
     if (want === "all" && reading === "all") return true;
     var code = D.readings.indexOf(reading);
     return ms.some(function (m) {
-      if (want !== "all" && outcome(m, k) !== want) return false;
+      if (want !== "all" && !hasOutcome(m, k, want)) return false;
       if (reading !== "all" && answer(m, c[0])[1] !== code && answer(m, c[1])[1] !== code) return false;
       return true;
     });
