@@ -310,3 +310,42 @@ def test_a_quiet_demo_prints_the_table_warnings_and_paths_only(demo):
         f"results:     {demo[0] / 'scores' / 'results.json'}",
         f"report:      {demo[0] / 'report' / 'index.html'}  (open it in a browser)",
     ]
+
+
+NASTY = [
+    None,  # a failed call
+    "<img src=x onerror=\"window.__hit = 1\">",
+    "</script><script>window.__hit = 2</script>",
+    "line\u2028separator & {{SUMMARY}} \"quotes\"",
+    "I'm sorry, I cannot hear any audio in this video.",
+]
+
+
+def test_answers_are_shown_as_text_never_run(browser, demo, tmp_path):
+    out, preds, _ = demo
+    ids = load_probes(out)["probe_id"]
+    path = tmp_path / "nasty.jsonl"
+    rows = [{"_meta": {"model": "<b>nasty</b>"}}]
+    rows += [{"probe_id": pid, "answer": NASTY[k % len(NASTY)], "error": None if NASTY[k % len(NASTY)] else "timeout"}
+             for k, pid in enumerate(ids)]  # fmt: skip
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = tmp_path / "report"
+    assert thud_main(["report", str(out), str(path), "--out", str(report), "--n-resamples", "0", "--quiet"]) == 0
+    pg = browser.new_page()
+    problems = []
+    pg.on("console", lambda m: m.type == "error" and problems.append(m.text))
+    pg.on("pageerror", lambda e: problems.append(str(e)))
+    pg.on("dialog", lambda d: (problems.append(f"dialog {d.message}"), d.dismiss()))
+    pg.goto((report / "index.html").resolve().as_uri())
+    pg.wait_for_selector("article.pair")
+    pg.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    pg.wait_for_timeout(200)
+    assert problems == [] and pg.evaluate("window.__hit") is None
+    shown = pg.locator("td.raw").all_inner_texts()
+    for text in NASTY[1:3]:
+        assert text in shown
+    assert "(no answer: failed call)" in shown
+    assert pg.locator('.model-check[data-model="<b>nasty</b>"]').count() == 1  # the name, as text
+    assert pg.locator("#f-reading option").all_inner_texts()[0] == "any"
+    assert "unknown" in pg.locator("#f-reading option").all_inner_texts()
+    pg.close()
