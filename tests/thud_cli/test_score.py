@@ -136,20 +136,26 @@ def test_a_format_prints_the_table_alone_and_writes_it(runs, capsys, tmp_path, f
 
 
 def test_quiet_prints_the_table_and_warnings_only(runs, capsys, tmp_path):
-    root, _, listener, prior, _ = runs
-    code, out, err = _score(capsys, listener, prior, "--dataset", root, "--out-dir", tmp_path / "s", "--n-resamples", "20",
-                            "--no-plots", "--quiet", "--cache-dir", tmp_path / "fresh-cache")  # fmt: skip
-    assert code == 0
-    assert err == ""  # a fresh datasets cache prints "Generating ... split" bars unless quiet
-    lines = out.splitlines()
-    assert len(lines) == 5 and lines[1].startswith("model") and lines[2].startswith("listener")
-    assert lines[4] == "always-synced: WARNING: the audio never reached the model; these scores measure the serving path"
     import datasets
 
-    assert datasets.is_progress_bar_enabled()  # restored after the command
-    code, _, err = _score(capsys, listener, "--dataset", root, "--out-dir", tmp_path / "t", "--n-resamples", "0",
-                          "--no-plots", "--cache-dir", tmp_path / "another-cache")  # fmt: skip
-    assert code == 0 and "Generating original split" in err
+    root, _, listener, prior, _ = runs
+    before = datasets.is_progress_bar_enabled()
+    datasets.enable_progress_bars()  # as in a fresh process (a build in this session may have turned them off)
+    try:
+        code, out, err = _score(capsys, listener, prior, "--dataset", root, "--out-dir", tmp_path / "s",
+                                "--n-resamples", "20", "--no-plots", "--quiet", "--cache-dir", tmp_path / "fresh-cache")  # fmt: skip
+        assert code == 0
+        assert err == ""  # a fresh datasets cache prints "Generating ... split" bars unless quiet
+        lines = out.splitlines()
+        assert len(lines) == 5 and lines[1].startswith("model") and lines[2].startswith("listener")
+        assert lines[4] == "always-synced: WARNING: the audio never reached the model; these scores measure the serving path"
+        assert datasets.is_progress_bar_enabled()  # restored after the command
+        code, _, err = _score(capsys, listener, "--dataset", root, "--out-dir", tmp_path / "t", "--n-resamples", "0",
+                              "--no-plots", "--cache-dir", tmp_path / "another-cache")  # fmt: skip
+        assert code == 0 and "Generating original split" in err
+    finally:
+        if not before:
+            datasets.disable_progress_bars()
 
 
 @pytest.mark.parametrize("command", ["score", "demo", "report"])
