@@ -326,15 +326,32 @@ def plot_decomposition(results: dict[str, dict], path: str | Path | None = None)
     return _save(fig, path)
 
 
-def _band_bars(results: dict[str, dict], key: str, ci_of) -> tuple[list[str], list[int], dict]:
+def _require(results: dict[str, dict], key: str) -> None:
+    missing = [name for name, r in results.items() if key not in r]
+    if missing:
+        raise ValueError(f"results of {missing} lack {key}: score them with thud_metrics.report.score_predictions")
+
+
+def _band_plot(results: dict[str, dict], key: str, tick, *, title: str, width: float, fontsize: int):
+    """Bars per offset group of ``results[model][key]`` (``{group: {accuracy, n, ci}}``), the
+    group's ``n`` under its tick; returns the figure, its axes, the x positions, the groups."""
+    colors = model_colors(list(results))
     first = next(iter(results.values()))[key]
     groups = list(first)
     ns = [int(first[g]["n"]) for g in groups]
     per_model = {
-        name: ([_finite(r[key][g]["accuracy"]) for g in groups], [ci_of(r, g) for g in groups])
+        name: ([_finite(r[key][g]["accuracy"]) for g in groups], [_interval(r[key][g].get("ci")) for g in groups])
         for name, r in results.items()
     }
-    return groups, ns, per_model
+    fig = Figure(figsize=(max(7.0, width * len(groups)), 4.8))
+    ax = fig.add_subplot()
+    x = _grouped(ax, groups, per_model, colors, n=ns)
+    ax.set_xticklabels([("synced\n(tau = 0)" if g == "synced" else tick(g)) + f"\nn={n}"
+                        for g, n in zip(groups, ns, strict=True)], fontsize=fontsize)  # fmt: skip
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(title, fontsize=12)
+    _legend(ax, loc="upper right")
+    return fig, ax, x, groups
 
 
 def plot_accuracy_by_offset(results: dict[str, dict], path: str | Path | None = None) -> Figure:
@@ -345,18 +362,9 @@ def plot_accuracy_by_offset(results: dict[str, dict], path: str | Path | None = 
     A listening model is right on synced clips *and* on shifted ones, better on larger
     shifts; a synced-prior model is high on the first group and 0 on all others.
     """
-    colors = model_colors(list(results))
-    groups, ns, per_model = _band_bars(results, "accuracy_by_offset",
-                                       lambda r, g: _interval(r["accuracy_by_offset"][g].get("ci")))  # fmt: skip
-    fig = Figure(figsize=(max(7.0, 1.3 * len(groups)), 4.8))
-    ax = fig.add_subplot()
-    _grouped(ax, groups, per_model, colors, n=ns)
-    ax.set_xticklabels([("synced\n(tau = 0)" if g == "synced" else f"|tau| {g}") + f"\nn={n}"
-                        for g, n in zip(groups, ns, strict=True)], fontsize=9)  # fmt: skip
+    fig, ax, _, _ = _band_plot(results, "accuracy_by_offset", lambda g: f"|tau| {g}", width=1.3, fontsize=9,
+                               title="Sync accuracy by offset |tau| (bars: 95% intervals)")  # fmt: skip
     ax.axvline(0.5, color="#999999", lw=0.8, ls="--")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_title("Sync accuracy by offset |tau| (bars: 95% intervals)", fontsize=12)
-    _legend(ax, loc="upper right")
     fig.tight_layout()
     return _save(fig, path)
 
@@ -367,27 +375,13 @@ def plot_accuracy_by_signed_offset(results: dict[str, dict], path: str | Path | 
 
     Needs ``accuracy_by_signed_offset`` (added by :func:`thud_metrics.report.score_predictions`).
     """
-    missing = [name for name, r in results.items() if "accuracy_by_signed_offset" not in r]
-    if missing:
-        raise ValueError(f"results of {missing} lack accuracy_by_signed_offset: score them with "
-                         "thud_metrics.report.score_predictions")  # fmt: skip
-    colors = model_colors(list(results))
-    groups, ns, per_model = _band_bars(results, "accuracy_by_signed_offset",
-                                       lambda r, g: _interval(r["accuracy_by_signed_offset"][g].get("ci")))  # fmt: skip
-    fig = Figure(figsize=(max(8.0, 0.95 * len(groups)), 4.8))
-    ax = fig.add_subplot()
-    x = _grouped(ax, groups, per_model, colors, n=ns)
-    labels = []
-    for g, n in zip(groups, ns, strict=True):
-        sign, _, band = g.partition(" ")
-        labels.append(("synced\n(tau = 0)" if g == "synced" else f"{sign}\n{band}") + f"\nn={n}")
-    ax.set_xticklabels(labels, fontsize=8)
+    _require(results, "accuracy_by_signed_offset")
+    fig, ax, x, groups = _band_plot(results, "accuracy_by_signed_offset", lambda g: g.replace(" ", "\n", 1),
+                                    width=0.95, fontsize=8,
+                                    title="Sync accuracy: audio early (tau < 0) vs delayed (tau > 0)")  # fmt: skip
     middle = groups.index("synced")
     for xi in (x[middle] - 0.5, x[middle] + 0.5):
         ax.axvline(xi, color="#999999", lw=0.8, ls="--")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_title("Sync accuracy: audio early (tau < 0) vs delayed (tau > 0)", fontsize=12)
-    _legend(ax, loc="upper right")
     fig.tight_layout()
     return _save(fig, path)
 
@@ -398,10 +392,7 @@ def plot_offset_localisation(results: dict[str, dict], path: str | Path | None =
     the diagonal, the model localises the shift exactly. Needs ``offset_localisation``
     (added by :func:`thud_metrics.report.score_predictions`).
     """
-    missing = [name for name, r in results.items() if "offset_localisation" not in r]
-    if missing:
-        raise ValueError(f"results of {missing} lack offset_localisation: score them with "
-                         "thud_metrics.report.score_predictions")  # fmt: skip
+    _require(results, "offset_localisation")
     colors = model_colors(list(results))
     fig = Figure(figsize=(6.8, 6.2))
     ax = fig.add_subplot()
