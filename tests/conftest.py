@@ -19,6 +19,7 @@ from tests.helpers.probes import (
 )
 from tests.helpers.wire import (
     LoopbackServer,
+    count_connects,
     decode_data_uri,
     decode_image,
     parse_request,
@@ -183,6 +184,12 @@ def loopback():
     yield make
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def connects(monkeypatch) -> list[str]:
+    """``host:port`` of every TCP connection an HTTP client attempts in the test."""
+    return count_connects(monkeypatch)
 
 
 @pytest.fixture(scope="session")

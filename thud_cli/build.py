@@ -88,4 +88,7 @@ def run(args: argparse.Namespace) -> int:
     if report.clips_used == 0:
         print("thud build: no clip could be used (see the skipped clips above)", file=sys.stderr)
         return 1
+    from .push import write_metric_next_to
+
+    write_metric_next_to(args.out)  # ./thud_gap next to the dataset: evaluate.load("thud_gap")
     return 0

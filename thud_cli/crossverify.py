@@ -34,8 +34,20 @@ def register(sub) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--visual", nargs="+", default=[], metavar="[NAME=]FILE")
-    p.add_argument("--audio", nargs="+", default=[], metavar="[NAME=]FILE")
+    p.add_argument(
+        "--visual",
+        nargs="+",
+        default=[],
+        metavar="[NAME=]FILE",
+        help="visual annotator files (JSON lines with visual_time), each optionally named NAME=",
+    )
+    p.add_argument(
+        "--audio",
+        nargs="+",
+        default=[],
+        metavar="[NAME=]FILE",
+        help="audio annotator files (JSON lines with audio_time), each optionally named NAME=",
+    )
     p.add_argument("--visual-tol", type=float, default=0.2, help="s (default 0.2)")
     p.add_argument("--audio-tol", type=float, default=0.1, help="s (default 0.1)")
     p.add_argument("--min-visual", type=int, default=2, help="visual times needed (default 2)")
@@ -67,8 +79,14 @@ def register(sub) -> None:
         help="JSON-lines file naming the clips (clip_id, file, optional visual_time); "
         "default: every video in --data-dir",
     )
-    o.add_argument("--out", required=True)
-    o.add_argument("--min-confidence", type=float, default=0.0)
+    o.add_argument("--out", required=True, help="audio annotator file (JSON lines) to write")
+    o.add_argument(
+        "--min-confidence",
+        type=float,
+        default=0.0,
+        help="leave audio_time empty (with a note) below this onset confidence, in [0, 1] "
+        "(default 0: keep every onset found)",
+    )
     o.add_argument("--ignore-visual-time", action="store_true", help="search the whole clip")
     o.set_defaults(func=_onsets)
 
@@ -87,12 +105,21 @@ def register(sub) -> None:
     )
     x.add_argument("--splits", nargs="+", default=["val"], help="Oops splits (default: val)")
     x.add_argument("--unfiltered", action="store_true", help="use {split}.txt, not *_filtered.txt")
-    x.add_argument("--transitions", default="transition_times.json")
-    x.add_argument("--min-found", type=int, default=2)
+    x.add_argument(
+        "--transitions",
+        default="transition_times.json",
+        help="transition-times file in OOPS_DIR/annotations/ (default: transition_times.json)",
+    )
+    x.add_argument(
+        "--min-found",
+        type=int,
+        default=2,
+        help="workers (of three) who must mark a failure for a clip to be kept (default 2)",
+    )
     x.add_argument(
         "--max-spread", type=float, default=None, help="s; drop clips whose workers disagree more"
     )
-    x.add_argument("--out", required=True)
+    x.add_argument("--out", required=True, help="visual annotator file (JSON lines) to write")
     x.set_defaults(func=_oops)
 
 

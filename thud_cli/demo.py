@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from .build import add_build_arguments, build_kwargs
+from .push import write_metric_next_to
 from .score import add_quiet_argument, print_scores, quiet_libraries
 
 BASELINES = ("prior", "signal")
@@ -135,6 +136,7 @@ def _run(args: argparse.Namespace) -> int:
 
         page = write_report(scored, out / "report", dataset=out)
     say(f"\ndataset:     {out}  (load_dataset({str(out)!r}, 'probes', split='shift'))")
+    write_metric_next_to(out)  # ./thud_gap, so evaluate.load("thud_gap") works here too
     say(f"predictions: {', '.join(str(p) for p in files.values())}")
     print(f"results:     {paths['results']}")
     for path in paths["plots"]:

@@ -19,18 +19,34 @@ COMMAND_MODULES = (
     "build",
     "score",
     "report",
+    "export",
     "run",
     "check_audio",
     "crossverify",
     "push",
     "train",
+    "env",
 )
+
+
+def version() -> str:
+    """The installed Thud's version ("unknown" when run from a tree that was never installed)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("thud")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="thud",
         description="Thud: does your omni model listen, or guess the sound from the picture?",
+        epilog="A bug report: include the output of `thud env`.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"thud {version()}", help="print Thud's version and exit"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:

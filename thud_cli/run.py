@@ -1,12 +1,14 @@
 """``thud run``: answer a built dataset's probes with a model, into a predictions file.
 
     thud run --model signal --dataset ./thud --out signal.jsonl
-    thud run --model transformers:Qwen/Qwen2.5-Omni-7B --dataset ./thud --out qwen.jsonl
+    thud run --model transformers:Qwen/Qwen2.5-Omni-7B --batch-size 8 --dtype bfloat16 \\
+        --dataset ./thud --out qwen.jsonl
     thud run --model openai:Qwen/Qwen2.5-Omni-7B --base-url http://127.0.0.1:8000/v1 \\
-        --dataset ./thud --out qwen-api.jsonl
+        --concurrency 16 --dataset ./thud --out qwen-api.jsonl
 
 Resumable: run the same command again and it answers only what is missing. A thin layer
-over :func:`thud_models.registry.make_answerer` and :func:`thud_models.run.run_probes`.
+over :func:`thud_models.registry.make_answerer` and :func:`thud_models.run.run_probes`;
+the model options are those of :mod:`thud_cli.options`, shared with ``thud check-audio``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import argparse
 import sys
 
 from thud_dataset.vocab import CONDITIONS
+
+from .options import add_model_arguments, answerer_options
 
 
 def register(sub) -> None:
@@ -25,10 +29,8 @@ def register(sub) -> None:
         "JSON-lines predictions file (score it with `thud score`). A rerun with the same --out "
         "skips the probes already answered. The audio path is checked first.",
     )
-    p.add_argument(
-        "--model",
-        required=True,
-        help="prior | signal | transformers:<folder or Hub id> | openai:<served model name>",
+    add_model_arguments(
+        p, model_help="prior | signal | transformers:<folder or Hub id> | openai:<served model name>"
     )
     p.add_argument("--dataset", required=True, help="built dataset folder (thud build --out) or Hub id")
     p.add_argument("--out", required=True, help="predictions file (JSON lines); an existing one is resumed")
@@ -48,43 +50,14 @@ def register(sub) -> None:
         metavar="N",
         help="stop after N failed probes in a row, e.g. a server that is down (default 25; 0: never)",
     )
-    p.add_argument("--cache-dir", help="where probe videos are written (default: $THUD_CACHE)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    g = p.add_argument_group("openai:<model>")
-    g.add_argument("--base-url", help="API root of the server, e.g. http://127.0.0.1:8000/v1")
-    g.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY)")
-    g.add_argument(
-        "--audio-mode",
-        choices=("video", "video+audio", "frames+audio"),
-        help="how the sound is sent (default: video, the audio muxed in the mp4)",
-    )
-    g = p.add_argument_group("transformers:<model> (and openai frames+audio)")
-    g.add_argument("--num-frames", type=int, help="frames per video")
-    g.add_argument("--max-new-tokens", type=int, help="answer length limit (transformers)")
-    g.add_argument("--device", help="cpu, cuda, cuda:1, ... (transformers; default: cuda if available)")
-    g.add_argument("--dtype", help="auto, bfloat16, float32, ... (transformers)")
     p.set_defaults(func=run)
 
 
-def answerer_options(args: argparse.Namespace) -> dict:
-    """The ``make_answerer`` options given on the command line (None: not given)."""
-    options = {
-        "base_url": args.base_url,
-        "api_key": args.api_key,
-        "audio_mode": args.audio_mode,
-        "num_frames": args.num_frames,
-        "max_new_tokens": args.max_new_tokens,
-        "device": args.device,
-        "dtype": args.dtype,
-    }
-    if args.model.lower().startswith("openai:"):  # the chat-completions name of the limit
-        options["max_tokens"] = options.pop("max_new_tokens")
-    return options
-
-
 def run(args: argparse.Namespace) -> int:
+    from thud_models.base import AnswererUnavailable
     from thud_models.registry import make_answerer
-    from thud_models.run import run_probes
+    from thud_models.run import RunInProgress, run_probes
 
     if args.limit is not None and args.limit < 1:
         print("thud run: --limit must be >= 1", file=sys.stderr)
@@ -110,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError) as e:
         print(f"thud run: {e}", file=sys.stderr)
         return 2
+    except (RunInProgress, AnswererUnavailable) as e:
+        print(f"thud run: {e}", file=sys.stderr)
+        return 1
     print(report.summary())
     if report.stopped_early:
         return 1

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import ast
-import sys
+import re
+import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,26 +20,21 @@ from thud_dataset.hub.upload import (
     send,
 )
 
+from .thud_gap_export import ExportError, export_metric, library_imports
+
 __all__ = ["DEFAULT_GRADIO_VERSION", "plan_metric_space", "push_metric_space"]
 
 #: evaluate's ``launch_gradio_widget`` uses the gradio 3 API (``gr.inputs``); evaluate's own
 #: metric Spaces pin this version
 DEFAULT_GRADIO_VERSION = "3.19.1"
 
-_STDLIB = set(getattr(sys, "stdlib_module_names", ()))
 #: import name → requirement, for imports whose distribution has another name
 _PIP_NAMES = {"sklearn": "scikit-learn", "yaml": "pyyaml", "PIL": "pillow"}
 
 
-def _library_imports(py: Path) -> list[str]:
-    tree = ast.parse(py.read_text(encoding="utf-8"), filename=str(py))
-    names: list[str] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names += [a.name.split(".")[0] for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.append(node.module.split(".")[0])
-    return [n for n in dict.fromkeys(names) if n not in _STDLIB and n != "__future__"]
+def _requirement_name(line: str) -> str:
+    """The normalized distribution name of a requirement line (``"evaluate>=0.4"`` → ``evaluate``)."""
+    return re.sub(r"[-_.]+", "-", re.split(r"[<>=!~\[ ;@]", line.strip(), maxsplit=1)[0]).lower()
 
 
 def _space_readme(card: str, title: str, sdk_version: str) -> str:
@@ -85,21 +80,36 @@ def plan_metric_space(
 ) -> UploadPlan:
     """The files of an evaluate metric Space for the module in ``metric_dir``.
 
-    The Space layout that ``evaluate.load("ORG/NAME")`` and the Hub expect: ``NAME.py``
-    (the module; ``evaluate`` loads the script named after the repository), any helper
-    ``.py`` files of the folder, ``README.md`` (the metric card with Space YAML: ``sdk:
-    gradio``, ``app_file: app.py``, tags ``evaluate``, ``metric``), ``app.py``
-    (``evaluate.utils.launch_gradio_widget``) and ``requirements.txt`` (``evaluate``, the
-    module's third-party imports, and ``requirements``).
+    ``metric_dir=None`` uploads Thud's ``thud_gap`` as :func:`~thud_metrics.thud_gap_export.
+    export_metric` writes it: self-contained, so the Space needs no Thud. The Space layout is
+    the one ``evaluate.load("ORG/NAME")`` and the Hub expect: ``NAME.py`` (the module;
+    ``evaluate`` loads the script named after the repository), the folder's helper ``.py``
+    files, ``README.md`` (the metric card with Space YAML: ``sdk: gradio``, ``app_file:
+    app.py``, tags ``evaluate``, ``metric``), ``app.py`` (``evaluate.utils.launch_gradio_widget``)
+    and ``requirements.txt`` (``evaluate``, gradio, the folder's ``requirements.txt``, the
+    modules' third-party imports, and ``requirements``). File contents are read into the plan.
     """
+    check_repo_id(repo_id)
+    name = repo_id.split("/", 1)[1]
+    if metric_dir is None:
+        from thud_metrics import THUD_GAP
+
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                export_metric(Path(tmp) / name)
+            except ExportError as exc:
+                raise PushError(f"exporting the thud_gap metric failed: {exc}") from None
+            plan = _plan_folder(Path(tmp) / name, repo_id, requirements, sdk_version)
+        plan.folder = Path(THUD_GAP)  # what was exported; the export itself was temporary
+        return plan
+    return _plan_folder(Path(metric_dir), repo_id, requirements, sdk_version)
+
+
+def _plan_folder(
+    metric_dir: Path, repo_id: str, requirements: Sequence[str], sdk_version: str
+) -> UploadPlan:
     from huggingface_hub import CommitOperationAdd
 
-    check_repo_id(repo_id)
-    if metric_dir is None:
-        from thud_metrics import THUD_GAP  # the metric folder, written by the metrics part
-
-        metric_dir = THUD_GAP
-    metric_dir = Path(metric_dir)
     if not metric_dir.is_dir():
         raise PushError(f"{metric_dir}: metric folder not found")
     name = repo_id.split("/", 1)[1]
@@ -122,24 +132,35 @@ def plan_metric_space(
             f"{main.name} is uploaded as {name}.py: evaluate.load({repo_id!r}) loads the script "
             "named after the repository"
         )
-    reqs = ["evaluate>=0.4.6", f"gradio=={sdk_version}"]
+    # one line per distribution: the folder's own requirements.txt refines the defaults,
+    # scanned imports add what it lacks, and the caller's lines win
+    reqs: dict[str, str] = {}
+    for line in ("evaluate>=0.4.6", f"gradio=={sdk_version}"):
+        reqs[_requirement_name(line)] = line
+    listed = metric_dir / "requirements.txt"
+    if listed.is_file():
+        for line in listed.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                reqs[_requirement_name(line)] = line.strip()
     local_modules = {p.stem for p in scripts}
+    thud_required = any("thud" in r for r in requirements)
     for py in scripts:
-        for mod in _library_imports(py):
-            if mod in local_modules or mod in {"evaluate", "gradio"}:
-                continue
-            if mod.startswith("thud_") and not any("thud" in r for r in requirements):
-                warnings.append(
-                    f"{py.name} imports {mod}, which is not on PyPI: pass a requirement that "
-                    "installs Thud (e.g. 'thud @ git+https://github.com/ORG/thud') or the Space "
-                    "will fail to load the metric"
-                )
+        for mod in library_imports(py.read_text(encoding="utf-8"), str(py)):
+            if mod in local_modules:
                 continue
             if mod.startswith("thud_"):
+                if not thud_required:
+                    warnings.append(
+                        f"{py.name} imports {mod}, which is not on PyPI: upload a self-contained "
+                        "folder (`thud export-metric DIR`, or no --metric-dir) or pass a "
+                        "requirement that installs Thud (e.g. 'thud @ git+https://github.com/ORG/thud'), "
+                        "or the Space will fail to load the metric"
+                    )
                 continue
-            reqs.append(_PIP_NAMES.get(mod, mod))
-    reqs += list(requirements)
-    reqs = list(dict.fromkeys(reqs))
+            line = _PIP_NAMES.get(mod, mod)
+            reqs.setdefault(_requirement_name(line), line)
+    for line in requirements:
+        reqs[_requirement_name(line)] = line
 
     app = (
         "import evaluate\n"
@@ -148,15 +169,16 @@ def plan_metric_space(
         "launch_gradio_widget(module)\n"
     )
     ops = [
-        CommitOperationAdd(path_in_repo=f"{name}.py", path_or_fileobj=str(main)),
+        CommitOperationAdd(path_in_repo=f"{name}.py", path_or_fileobj=main.read_bytes()),
         *(
-            CommitOperationAdd(path_in_repo=p.name, path_or_fileobj=str(p))
+            CommitOperationAdd(path_in_repo=p.name, path_or_fileobj=p.read_bytes())
             for p in scripts
             if p != main
         ),
         CommitOperationAdd(path_in_repo="app.py", path_or_fileobj=app.encode()),
         CommitOperationAdd(
-            path_in_repo="requirements.txt", path_or_fileobj=("\n".join(reqs) + "\n").encode()
+            path_in_repo="requirements.txt",
+            path_or_fileobj=("\n".join(reqs.values()) + "\n").encode(),
         ),
         CommitOperationAdd(
             path_in_repo="README.md",
@@ -170,7 +192,7 @@ def plan_metric_space(
         for p in metric_dir.rglob("*")
         if p.is_file()
         and p.suffix != ".py"
-        and p.name != "README.md"
+        and p.name not in ("README.md", "requirements.txt")
         and "__pycache__" not in p.parts
     )
     return UploadPlan(metric_dir, "space", [ops], {}, warnings, excluded)

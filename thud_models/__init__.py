@@ -13,7 +13,8 @@ Everything a user calls is importable from here; modules load on first use, so
 * :class:`TransformersOmniAnswerer` — a local ``transformers`` omni model;
 * :class:`OpenAICompatAnswerer` — a model behind an OpenAI-compatible server;
 * :func:`make_answerer` — an answerer from a ``--model`` spec; :func:`run_probes` — answer a
-  dataset's probes into a resumable predictions file; :func:`check_audio` — does the sound
+  dataset's probes into a resumable predictions file (a :class:`ProbeRun` with
+  :class:`RunSettings`; serially, ``concurrency`` requests in flight, or in batches); :func:`check_audio` — does the sound
   reach the model at all?
 """
 
@@ -34,7 +35,9 @@ _LAZY = {
     "make_answerer": ("registry", "make_answerer"),
     "register_answerer": ("registry", "register_answerer"),
     "run_probes": ("run", "run_probes"),
+    "ProbeRun": ("run", "ProbeRun"),
     "RunReport": ("run", "RunReport"),
+    "RunSettings": ("run", "RunSettings"),
     "check_audio": ("audio_check", "check_audio"),
     "AudioCheckResult": ("audio_check", "AudioCheckResult"),
     "recommend_audio_mode": ("audio_check", "recommend_audio_mode"),

@@ -7,47 +7,55 @@ canary questions of :mod:`thud_models.canaries` — pairs of clips with the same
 that differ only in their audio (beeps vs muted; one beep vs three) — and compares the
 answers within each pair.
 
-Each pair ends in one of four outcomes:
+Each pair ends in one of five outcomes:
 
 * ``discriminates`` — the answers moved with the sound, the right way (beeps -> heard and
   muted -> silent; more beeps -> a larger count);
 * ``same`` — the same answer for both members (the same label or count, or word for word
   the same text even if unparseable): nothing the model got told them apart;
 * ``reversed`` — the answers differ, the wrong way round;
+* ``refused`` — an answer declines to discuss the sound ("I cannot process audio"), as
+  :func:`thud_metrics.parsing.parse_answer` reads it (``refused``): a model that says it
+  has no audio is evidence that the audio does not reach it;
 * ``unreadable`` — an answer failed (request error) or could not be parsed.
 
-The verdict over ``n`` pairs, with ``ok``/``same``/``reversed`` counting outcomes:
+The verdict over ``n`` pairs, with ``ok``/``same``/``reversed``/``refused`` counting outcomes
+and ``deaf = same + refused``:
 
-* ``reaches`` — ``ok >= 2``, ``ok > same + reversed`` (most readable pairs moved the right
+* ``reaches`` — ``ok >= 2``, ``ok > deaf + reversed`` (most readable pairs moved the right
   way) and at least half of all pairs were readable;
-* ``does_not_reach`` — ``ok == 0``, ``reversed == 0``, ``same >= 2`` and ``same >= n / 2``:
-  the answer never moved when only the sound changed, although nothing but the sound can
-  answer a canary. Either the audio is lost on the way, or the model ignores it even when
-  it is the only evidence; in both cases this setup's Thud scores say nothing about
-  listening;
+* ``does_not_reach`` — ``ok == 0``, ``reversed == 0``, ``deaf >= 2`` and ``deaf >= n / 2``:
+  the answer never moved when only the sound changed (or the model said it cannot hear),
+  although nothing but the sound can answer a canary. Either the audio is lost on the way,
+  or the model ignores it even when it is the only evidence; in both cases this setup's
+  Thud scores say nothing about listening;
 * ``cannot_tell`` — anything else (most answers unreadable, requests failing, mixed or
   reversed answers). The reason says which.
 
 The canaries come with their evidence: what each clip holds, the expected answer, the raw
-answer and how it was read, so a reader can check the verdict by eye.
+answer and how it was read, so a reader can check the verdict by eye. They are asked as
+``thud run`` asks probes: with the answerer's ``concurrency`` requests in flight. A model
+that cannot be reached at all (:class:`~thud_models.base.AnswererUnavailable`) ends the
+check with that error rather than eight failed canaries.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .answering import Query, answer_all
 from .base import Answerer
 from .canaries import CANARY_VERSION, Canary, build_canaries
 
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "OUTCOMES",
     "VERDICTS",
     "AudioCheckResult",
     "AudioModeReport",
@@ -58,6 +66,8 @@ __all__ = [
 ]
 
 VERDICTS: tuple[str, ...] = ("reaches", "does_not_reach", "cannot_tell")
+#: what one canary pair can show (module docstring)
+OUTCOMES: tuple[str, ...] = ("discriminates", "same", "reversed", "refused", "unreadable")
 _VERDICT_TEXT = {
     "reaches": "audio reaches the model",
     "does_not_reach": "audio does NOT reach the model",
@@ -102,10 +112,19 @@ def parse_count(answer: str | None) -> int | None:
     return 0 if _COUNT_NONE.search(text) else None
 
 
+#: what :func:`thud_metrics.parsing.parse_answer` reads an answer that declines as
+REFUSED = "refused"
+
+
 def _parse_presence(answer: str | None) -> str:
     from thud_metrics.parsing import parse_answer
 
     return parse_answer(answer, dimension="existence")
+
+
+def _refuses(answer: str | None) -> bool:
+    """The answer declines to discuss the sound (e.g. "I cannot listen to audio")."""
+    return bool(answer) and _parse_presence(answer) == REFUSED
 
 
 @dataclass
@@ -191,6 +210,8 @@ def _pair_outcome(kind: str, members: dict[str, dict[str, Any]]) -> str:
         # word for word the same answer to different sounds: whatever it says, the sound
         # did not move it (an unparseable "I cannot hear audio" twice counts here too)
         return "same"
+    if any(m["parsed"] == REFUSED for m in members.values()):
+        return "refused"
     if any(m["parsed"] in (None, "unknown") for m in members.values()):
         return "unreadable"
     if kind == "presence":
@@ -213,25 +234,37 @@ def decide(outcomes: Sequence[str]) -> tuple[str, str]:
     'does_not_reach'
     >>> decide(["discriminates", "same", "same", "same"])[0]
     'cannot_tell'
+    >>> decide(["refused", "refused", "same", "unreadable"])[0]
+    'does_not_reach'
     """
     n = len(outcomes)
     ok, same = outcomes.count("discriminates"), outcomes.count("same")
     rev, unread = outcomes.count("reversed"), outcomes.count("unreadable")
-    readable = ok + same + rev
+    refused = outcomes.count("refused")
+    deaf = same + refused
+    readable = ok + deaf + rev
     tally = (
-        f"{ok} moved with the sound, {same} did not, {rev} moved the wrong way, {unread} unreadable"
+        f"{ok} moved with the sound, {same} did not, {rev} moved the wrong way, "
+        + (f"{refused} refused to discuss the sound, " if refused else "")
+        + f"{unread} unreadable"
     )
     if n == 0:
         return "cannot_tell", "no canary pair was asked"
-    if ok >= 2 and ok > same + rev and 2 * readable >= n:
+    if ok >= 2 and ok > deaf + rev and 2 * readable >= n:
         return "reaches", (
             f"the answers changed the right way when only the audio changed on {ok} of {n} "
             f"canary pairs ({tally})"
         )
-    if ok == 0 and rev == 0 and same >= 2 and 2 * same >= n:
+    if ok == 0 and rev == 0 and deaf >= 2 and 2 * deaf >= n:
+        if refused and not same:
+            what = f"the model said it cannot hear the audio on {refused} of {n} canary pairs"
+        else:
+            what = (
+                f"the answer stayed the same (or declined) when only the audio changed on {deaf} "
+                f"of {n} canary pairs"
+            )
         return "does_not_reach", (
-            f"the answer stayed the same when only the audio changed on {same} of {n} canary "
-            "pairs, although only the sound can answer them: the audio is lost on the way or "
+            f"{what}, although only the sound can answer them: the audio is lost on the way or "
             f"ignored by the model ({tally})"
         )
     if 2 * unread > n:
@@ -249,6 +282,7 @@ def check_audio(
     work_dir: str | Path | None = None,
     canaries: Iterable[Canary] | None = None,
     progress: bool = False,
+    concurrency: int | None = None,
 ) -> AudioCheckResult:
     """Ask ``answerer`` the canary probes and tell whether the audio reaches it.
 
@@ -262,31 +296,40 @@ def check_audio(
         Use these instead of the built-in set (they must come in pairs: presence pairs with
         variants ``beeps``/``muted``, count pairs whose variants start with the count).
     progress
-        Print one line per canary to stderr.
+        Log one line per canary.
+    concurrency
+        Canaries asked at once (default: the answerer's ``concurrency``, else 1).
 
     Returns
     -------
     AudioCheckResult
         A request that fails is recorded (``error``) and counts as unreadable; the check
         itself does not raise for it.
+
+    Raises
+    ------
+    AnswererUnavailable
+        The model cannot be reached at all (connection refused, unknown host).
     """
 
     items = list(canaries) if canaries is not None else build_canaries(work_dir)
+    queries = [Query(i, c.prompt, c.path) for i, c in enumerate(items)]
+    answers: dict[int, tuple[str | None, str | None]] = {}
+    for done in answer_all(answerer, queries, concurrency=concurrency):
+        answers[done.query.key] = (done.answer, done.error)
+        if progress:
+            c = items[done.query.key]
+            got = done.error or f"{_short(done.answer)!r}"
+            log.info("  canary %d/%d %s: %s (%.1f s)", len(answers), len(items), c.canary_id, got, done.seconds)
     evidence: list[dict[str, Any]] = []
-    for i, c in enumerate(items):
-        t0 = time.perf_counter()
-        answer: str | None = None
-        error: str | None = None
-        try:
-            answer = answerer.answer(c.path, c.prompt)
-        except Exception as e:  # recorded as evidence: a failing server is a finding
-            error = f"{type(e).__name__}: {e}"
+    for i, c in enumerate(items):  # in canary order, however the answers came back
+        answer, error = answers[i]
         if error:
             parsed: str | int | None = None
         elif c.kind == "presence":
             parsed = _parse_presence(answer)
         else:
-            parsed = parse_count(answer)
+            parsed = REFUSED if _refuses(answer) else parse_count(answer)
         evidence.append(
             {
                 "canary_id": c.canary_id,
@@ -302,9 +345,6 @@ def check_audio(
                 "error": error,
             }
         )
-        if progress:
-            got = error or f"{_short(answer)!r} -> {parsed}"
-            log.info("  canary %d/%d %s: %s (%.1f s)", i + 1, len(items), c.canary_id, got, time.perf_counter() - t0)
     pairs: list[dict[str, Any]] = []
     grouped: dict[str, dict[str, dict[str, Any]]] = {}
     for ev in evidence:
@@ -335,7 +375,7 @@ def check_audio(
         pairs=pairs,
         answerer=getattr(answerer, "name", type(answerer).__name__),
         audio_mode=getattr(answerer, "audio_mode", None),
-        counts={o: outcomes.count(o) for o in ("discriminates", "same", "reversed", "unreadable")},
+        counts={o: outcomes.count(o) for o in OUTCOMES},
     )
 
 

@@ -11,7 +11,9 @@ A spec is ``kind`` or ``kind:argument``:
 
 Options (``base_url=...``, ``num_frames=...``) go to the kind that takes them; an option
 set to ``None`` means "not given"; an option a kind does not take is an error rather than
-silently ignored. Heavy imports (torch, an HTTP client) happen only for the kind asked for.
+silently ignored. The answer length is ``max_new_tokens`` for every kind (the OpenAI
+adapter sends it as ``max_tokens``); ``concurrency`` (requests in flight) belongs to the
+HTTP adapter, ``batch_size`` to the local transformers one. Heavy imports (torch, an HTTP client) happen only for the kind asked for.
 
 >>> make_answerer("prior").name
 'prior'
@@ -88,6 +90,10 @@ def _openai(argument: str, **options: Any) -> Answerer:
             "--model openai:<model> needs --base-url, the server's API root "
             "(e.g. http://127.0.0.1:8000/v1)"
         )
+    if "max_new_tokens" in options:  # one name for the answer length across adapters
+        if "max_tokens" in options:
+            raise ValueError("give max_new_tokens or max_tokens, not both")
+        options["max_tokens"] = options.pop("max_new_tokens")
     return module.OpenAICompatAnswerer(argument, **options)
 
 
@@ -105,16 +111,19 @@ ANSWERERS: dict[str, AnswererKind] = {
     "signal": AnswererKind(_signal, help="energy + onset/motion cross-correlation, no weights"),
     "transformers": AnswererKind(
         _transformers,
-        options=("device", "dtype", "num_frames", "fps", "max_new_tokens", "use_audio_in_video", "system_prompt"),
+        options=(
+            "device", "dtype", "num_frames", "fps", "max_new_tokens", "use_audio_in_video",
+            "system_prompt", "batch_size", "workers",
+        ),
         needs_argument="a model folder or Hub id, e.g. transformers:Qwen/Qwen2.5-Omni-7B",
         help="a local transformers omni model (Qwen2.5-Omni style)",
     ),
     "openai": AnswererKind(
         _openai,
         options=(
-            "base_url", "api_key", "audio_mode", "timeout", "max_tokens", "temperature",
-            "num_frames", "audio_part", "audio_sample_rate", "image_format", "system_prompt",
-            "extra_body", "max_retries", "backoff_s",
+            "base_url", "api_key", "audio_mode", "timeout", "max_tokens", "max_new_tokens",
+            "temperature", "num_frames", "audio_part", "audio_sample_rate", "image_format",
+            "system_prompt", "extra_body", "max_retries", "backoff_s", "concurrency",
         ),
         needs_argument="the model name the server serves, e.g. openai:Qwen/Qwen2.5-Omni-7B",
         help="a model behind an OpenAI-compatible chat-completions server",

@@ -14,9 +14,11 @@ reaches that answerer depends on the server's ``behaviour``:
   silent failure) but does use a separate audio part.
 * ``"strip"`` — the audio never arrives: the answerer always gets a muted copy.
 
-Every request is recorded (``server.requests``: the parsed JSON body) with a decoded view of
-it (``server.captured``). The server is bounded: it serves on a daemon thread and is shut
-down and joined at fixture teardown.
+Every request is recorded (``server.requests``: the parsed JSON body; ``server.arrivals``: when
+it arrived, ``time.monotonic()``) with a decoded view of it (``server.captured``), and the
+most requests it held at once (``server.max_in_flight``; ``hold_s`` keeps each request open
+that long before answering, as a busy serving engine does). The server is bounded: it
+serves on a daemon thread and is shut down and joined at fixture teardown.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import io
 import json
 import tempfile
 import threading
+import time
 import wave
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,6 +37,31 @@ from typing import Any
 
 import av
 import numpy as np
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 with nobody listening (connections to it are refused)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def count_connects(monkeypatch) -> list[str]:
+    """Record ``host:port`` of every TCP connection ``http.client`` attempts (each still
+    made for real), so a test can tell one attempt from a retry."""
+    import http.client
+
+    calls: list[str] = []
+    real = http.client.HTTPConnection.connect
+
+    def counted(self):
+        calls.append(f"{self.host}:{self.port}")
+        return real(self)
+
+    monkeypatch.setattr(http.client.HTTPConnection, "connect", counted)
+    return calls
 
 
 def decode_data_uri(uri: str) -> tuple[str, bytes]:
@@ -188,19 +216,48 @@ class EnergyListener:
         return "A" if dbfs > -60 else "B"
 
 
+class ContentHash:
+    """An answerer whose answer is a hash of the sound it is given and of the prompt: a
+    different answer for every probe, the same for the same probe, so a run whose answers
+    were routed to the wrong probe (or sent the wrong media) cannot go unnoticed."""
+
+    name = "content-hash"
+
+    def answer(self, video_path: str, prompt: str) -> str:
+        import hashlib
+
+        from thud_dataset.media import decode_audio
+
+        samples = decode_audio(video_path).samples
+        digest = hashlib.sha256(np.round(samples, 3).tobytes() + prompt.encode()).hexdigest()
+        return f"answer {digest[:16]}"
+
+
 class LoopbackServer:
     """An OpenAI-compatible chat-completions server on 127.0.0.1 (see the module docstring).
 
     ``fail`` is a list of HTTP statuses answered, in order, to the first requests (then it
-    serves normally); ``error_body`` is the JSON sent with them.
+    serves normally), each an ``int`` or ``(status, {header: value})`` (e.g.
+    ``(429, {"Retry-After": "1"})``); ``error_body`` is the JSON sent with them. ``hold_s``
+    keeps every request open that long before it is answered.
     """
 
-    def __init__(self, answerer=None, behaviour: str = "honest", fail: list[int] | None = None):
+    def __init__(
+        self,
+        answerer=None,
+        behaviour: str = "honest",
+        fail: list[int | tuple[int, dict[str, str]]] | None = None,
+        hold_s: float = 0.0,
+    ):
         answerer = answerer or EnergyListener()
         assert behaviour in ("honest", "ignores_flag", "strip")
         self.answerer = answerer
         self.behaviour = behaviour
         self.fail = list(fail or [])
+        self.hold_s = hold_s
+        self.arrivals: list[float] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.error_body = {
             "error": {"message": "the test server says no", "type": "BadRequestError"}
         }
@@ -214,9 +271,13 @@ class LoopbackServer:
             def log_message(self, *args) -> None:  # keep pytest output clean
                 pass
 
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
+            def _send(
+                self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+            ) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -228,12 +289,28 @@ class LoopbackServer:
                     return
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with server.lock:
+                    server.arrivals.append(time.monotonic())
                     server.requests.append(body)
                     server.headers.append(dict(self.headers))
                     status = server.fail.pop(0) if server.fail else None
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    if server.hold_s:
+                        time.sleep(server.hold_s)
+                    reply = self._answer(body, status)
+                finally:
+                    # counted out before the reply leaves, so a client's next request can
+                    # never overlap the one it has just been answered for
+                    with server.lock:
+                        server.in_flight -= 1
+                self._send(*reply)
+
+            def _answer(self, body: dict[str, Any], status: int | tuple | None) -> tuple:
+                """``(status, payload, headers)`` of the reply to ``body``."""
                 if status:
-                    self._send(status, server.error_body)
-                    return
+                    status, headers = status if isinstance(status, tuple) else (status, {})
+                    return status, server.error_body, headers
                 try:
                     cap = parse_request(body)
                     prompt = cap.texts[-1]
@@ -241,11 +318,10 @@ class LoopbackServer:
                         media = media_for_model(cap, server.behaviour, Path(tmp))
                         answer = server.answerer.answer(str(media), prompt)
                 except Exception as e:  # a bad request is the client's bug: say so
-                    self._send(400, {"error": {"message": f"{type(e).__name__}: {e}"}})
-                    return
+                    return 400, {"error": {"message": f"{type(e).__name__}: {e}"}}, {}
                 with server.lock:
                     server.captured.append(cap)
-                self._send(
+                return (
                     200,
                     {
                         "id": f"chatcmpl-{len(server.requests)}",
@@ -259,6 +335,7 @@ class LoopbackServer:
                             }
                         ],
                     },
+                    {},
                 )
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

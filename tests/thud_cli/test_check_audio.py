@@ -75,3 +75,11 @@ def test_run_records_the_verdict_and_score_shows_it(loopback, synthetic_build, t
     assert code == 0
     text = capsys.readouterr().out
     assert "audio path check: does_not_reach" in text and "only the audio changed" in text
+
+
+def test_check_audio_cache_dir_holds_the_canaries(tmp_path, capsys):
+    """`--cache-dir DIR` is the cache root, as in `thud run`: the canaries go to DIR/canaries."""
+    assert main(["check-audio", "--model", "signal", "--cache-dir", str(tmp_path), "--quiet"]) == 0
+    assert len(list((tmp_path / "canaries").glob("*/*.mp4"))) == 8  # under its version folder
+    assert main(["check-audio", "--model", "signal", "--concurrency", "2", "--quiet"]) == 2
+    assert "option concurrency does not apply to --model signal" in capsys.readouterr().err

@@ -141,7 +141,7 @@ def test_check_reads_answers_per_pair(canaries):
     )
     r = check_audio(hears, canaries=canaries)
     assert r.verdict == "reaches" and r.reaches
-    assert r.counts == {"discriminates": 4, "same": 0, "reversed": 0, "unreadable": 0}
+    assert r.counts == {"discriminates": 4, "same": 0, "reversed": 0, "refused": 0, "unreadable": 0}
     ev = {e["canary_id"]: e for e in r.evidence}
     assert ev["presence-440hz/muted"]["parsed"] == "silent"
     assert ev["presence-440hz/muted"]["expected"] == "silent"
@@ -255,3 +255,60 @@ def test_energy_listener_server_all_pairs(loopback, canary_dir, behaviour):
         }
     else:
         assert r.verdict == "does_not_reach" and r.counts["same"] == 4, r.summary()
+
+
+# -- concurrency, refusals, unreachable servers ------------------------------------------------
+
+
+def test_canaries_are_asked_concurrently_with_the_same_verdict(loopback, canary_dir):
+    results = {}
+    for n in (1, 4):
+        server = loopback(behaviour="honest", hold_s=0.1)
+        r = check_audio(
+            OpenAICompatAnswerer("omni", server.base_url, concurrency=n), work_dir=canary_dir
+        )
+        assert server.max_in_flight == n and len(server.requests) == 8
+        results[n] = r
+    assert results[4].verdict == results[1].verdict == "reaches"
+    # the evidence stays in canary order whatever order the answers came back in
+    assert results[4].evidence == results[1].evidence
+
+
+def test_a_model_that_refuses_to_discuss_audio_does_not_reach(canaries, monkeypatch):
+    """Refusals read as ``refused`` (thud_metrics.parsing) are evidence of a deaf setup, even
+    when the two refusals of a pair are worded differently (so not word-for-word 'same')."""
+    import thud_models.audio_check as ac
+
+    def parse(answer):  # the refusal reading of parse_answer, as the parser gives it
+        return "refused" if "cannot" in (answer or "") else "unknown"
+
+    monkeypatch.setattr(ac, "_parse_presence", parse)
+    refusing = Scripted(
+        canaries,
+        {
+            "beeps": "I cannot hear audio.",
+            "muted": "As a text model I cannot listen to sounds.",
+            "1 beep": "I cannot process audio input.",
+            "3 beeps": "Sorry, I cannot access the audio track.",
+        },
+    )
+    r = check_audio(refusing, canaries=canaries)
+    assert r.verdict == "does_not_reach", r.summary()
+    assert r.counts["refused"] == 4 and "cannot hear the audio" in r.reason
+    assert {p["outcome"] for p in r.pairs} == {"refused"}
+
+
+def test_decide_counts_refusals_as_deaf():
+    assert decide(["refused"] * 4)[0] == "does_not_reach"
+    assert decide(["refused", "same", "unreadable", "unreadable"])[0] == "does_not_reach"
+    assert decide(["discriminates", "discriminates", "refused", "refused"])[0] == "cannot_tell"
+    assert decide(["discriminates"] * 3 + ["refused"])[0] == "reaches"
+
+
+def test_an_unreachable_server_ends_the_check_with_its_error(canaries):
+    from tests.helpers.wire import closed_port
+    from thud_models.base import AnswererUnavailable
+
+    a = OpenAICompatAnswerer("omni", f"http://127.0.0.1:{closed_port()}/v1")
+    with pytest.raises(AnswererUnavailable, match="connection refused"):
+        check_audio(a, canaries=canaries)

@@ -54,3 +54,14 @@ def test_register_answerer():
             register_answerer("echo", AnswererKind(lambda argument: Echo(argument)))
     finally:
         ANSWERERS.pop("echo", None)
+
+
+def test_one_name_for_the_answer_length_and_the_throughput_options():
+    a = make_answerer("openai:m", base_url="http://127.0.0.1:9/v1", max_new_tokens=32, concurrency=4)
+    assert a.max_tokens == 32 and a.concurrency == 4  # sent as the API's max_tokens
+    with pytest.raises(ValueError, match="not both"):
+        make_answerer("openai:m", base_url="http://127.0.0.1:9/v1", max_new_tokens=32, max_tokens=8)
+    with pytest.raises(ValueError, match="option batch_size does not apply to --model openai"):
+        make_answerer("openai:m", base_url="http://127.0.0.1:9/v1", batch_size=8)
+    with pytest.raises(ValueError, match="option concurrency does not apply to --model transformers"):
+        make_answerer("transformers:/x", concurrency=8)

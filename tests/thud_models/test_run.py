@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+import time
 
 import pytest
 
+from tests.helpers.wire import ContentHash
 from thud_cli.main import main as thud_main
 from thud_metrics.predictions import read_predictions
 from thud_metrics.predictions.thud_jsonl import read_thud_jsonl
@@ -161,3 +164,162 @@ def test_thud_run_cli_errors(dataset_dir, tmp_path, capsys):
     assert "--base-url" in capsys.readouterr().err
     assert thud_main(["run", "--model", "prior", "--base-url", "http://x", "--dataset", str(dataset_dir), "--out", out]) == 2
     assert "does not apply" in capsys.readouterr().err
+
+
+# -- concurrency, locking and stale files (issue 15, issue 13) --------------------------------
+
+
+def _rows(path):
+    """The probe lines of a predictions file without their timings, as a set."""
+    return {
+        json.dumps({k: v for k, v in line.items() if k != "seconds"}, sort_keys=True)
+        for line in _lines(path)[1:]
+    }
+
+
+class Interrupted(ContentHash):
+    """Answers like :class:`ContentHash`, slowly, and is 'interrupted' (Ctrl-C) on call k."""
+
+    def __init__(self, stop_at: int | None = None, hold_s: float = 0.05):
+        self.stop_at, self.hold_s = stop_at, hold_s
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def answer(self, video_path, prompt):
+        with self.lock:
+            self.calls += 1
+            n = self.calls
+        time.sleep(self.hold_s)
+        if self.stop_at is not None and n >= self.stop_at:
+            raise KeyboardInterrupt
+        return super().answer(video_path, prompt)
+
+
+def test_concurrent_run_keeps_n_requests_in_flight_and_equals_the_serial_run(loopback, dataset_dir, tmp_path):
+    from thud_models.adapters.openai_compat import OpenAICompatAnswerer
+
+    files = {}
+    for n in (1, 4):
+        server = loopback(answerer=ContentHash(), hold_s=0.15)
+        answerer = OpenAICompatAnswerer("omni", server.base_url, concurrency=n)
+        out = tmp_path / f"c{n}.jsonl"
+        report = run_probes(answerer, dataset_dir, out, limit=10, check_audio=False, progress=False)
+        assert report.answered == 10 and report.failed == 0 and report.concurrency == n
+        assert server.max_in_flight == n  # exactly n at once: never more, and it gets there
+        assert len(server.requests) == 10
+        files[n] = out
+    serial, concurrent = _rows(files[1]), _rows(files[4])
+    assert serial == concurrent and len(serial) == 10
+    assert len({json.loads(r)["answer"] for r in serial}) == 10  # every probe its own answer
+    # the file is still one line per probe, readable by thud score
+    assert len(read_predictions(files[4]).answers) == 10
+
+
+def test_interrupted_concurrent_run_resumes_to_the_same_set(dataset_dir, all_probes, tmp_path):
+    reference = tmp_path / "serial.jsonl"
+    run_probes(ContentHash(), dataset_dir, reference, check_audio=False, progress=False)
+
+    out = tmp_path / "run.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        run_probes(Interrupted(stop_at=9), dataset_dir, out, check_audio=False, progress=False, concurrency=4)
+    before = _lines(out)[1:]
+    assert 0 < len(before) < 9  # what finished before the interrupt is on disk, nothing else
+    assert _rows(out) <= _rows(reference)
+
+    resumed = Interrupted()
+    report = run_probes(resumed, dataset_dir, out, check_audio=False, progress=False, concurrency=4)
+    assert report.done_before == len(before) and resumed.calls == len(all_probes) - len(before)
+    assert _rows(out) == _rows(reference)  # the same set as the serial run: none lost, none twice
+    assert len(_lines(out)) == 1 + len(all_probes)
+
+
+def test_failures_under_concurrency_are_recorded_per_probe(dataset_dir, all_probes, tmp_path):
+    out = tmp_path / "run.jsonl"
+    failing = Scripted(fail_on=["Is the sound of this event synchronized"])
+    report = run_probes(failing, dataset_dir, out, check_audio=False, progress=False, concurrency=3)
+    n_sync = sum(r["dimension"] == "sync" for r in all_probes)
+    assert report.failed == n_sync and report.answered == len(all_probes) - n_sync
+    errors = {line["probe_id"] for line in _lines(out)[1:] if line["error"]}
+    assert errors == {r["probe_id"] for r in all_probes if r["dimension"] == "sync"}
+
+
+def test_a_model_that_cannot_be_reached_ends_the_run_at_once(dataset_dir, tmp_path):
+    from thud_models.base import AnswererUnavailable
+
+    class Down:
+        name = "down"
+        concurrency = 4
+        calls = 0
+
+        def answer(self, video_path, prompt):
+            Down.calls += 1
+            raise AnswererUnavailable("http://127.0.0.1:9/v1: cannot reach the server, connection refused")
+
+    out = tmp_path / "down.jsonl"
+    with pytest.raises(AnswererUnavailable, match="connection refused"):
+        run_probes(Down(), dataset_dir, out, check_audio=False, progress=False)
+    assert Down.calls <= 4  # the calls already in flight, no more
+    assert _lines(out)[1:] == []  # nothing recorded for probes never asked: a rerun asks them
+
+
+def test_a_rebuilt_dataset_is_not_appended_to_stale_answers(media_cache, tmp_path):
+    from thud_dataset import build
+
+    root = tmp_path / "thud"
+    build(root, num_clips=4, seed=1, media_cache_dir=str(media_cache), progress=False)
+    out = tmp_path / "run.jsonl"
+    run_probes(Scripted(), root, out, check_audio=False, progress=False, limit=5)
+    fingerprint = read_thud_jsonl(out).meta["probes_fingerprint"]
+    assert set(fingerprint) == {"original", "shift", "mute", "swap"}
+
+    # the same build resumes
+    report = run_probes(Scripted(), root, out, check_audio=False, progress=False)
+    assert report.done_before == 5 and report.answered > 0
+
+    # rebuilt with another seed into the same folder: refused, the file left as it was
+    build(root, num_clips=4, seed=2, media_cache_dir=str(media_cache), progress=False)
+    before = out.read_bytes()
+    with pytest.raises(ValueError, match="another build of .* rebuilt"):
+        run_probes(Scripted(), root, out, check_audio=False, progress=False)
+    assert out.read_bytes() == before
+
+
+def test_a_file_from_before_fingerprints_gets_one(dataset_dir, tmp_path):
+    out = tmp_path / "old.jsonl"
+    run_probes(Scripted(), dataset_dir, out, check_audio=False, progress=False, limit=2)
+    lines = _lines(out)
+    del lines[0]["_meta"]["probes_fingerprint"]
+    out.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    report = run_probes(Scripted(), dataset_dir, out, check_audio=False, progress=False, limit=4)
+    assert report.done_before == 2 and report.answered == 2
+    assert set(read_thud_jsonl(out).meta["probes_fingerprint"]) == {"original", "shift", "mute", "swap"}
+
+
+def test_a_second_run_into_the_same_file_fails_at_once(dataset_dir, tmp_path):
+    from thud_models.run import RunInProgress
+
+    out = tmp_path / "run.jsonl"
+    started, release = threading.Event(), threading.Event()
+
+    class Slow(Scripted):
+        def answer(self, video_path, prompt):
+            started.set()
+            release.wait(30)
+            return super().answer(video_path, prompt)
+
+    first: dict = {}
+    t = threading.Thread(
+        target=lambda: first.update(report=run_probes(Slow(), dataset_dir, out, limit=3, check_audio=False, progress=False))
+    )
+    t.start()
+    try:
+        assert started.wait(30)
+        with pytest.raises(RunInProgress, match="another thud run is writing"):
+            run_probes(Scripted(), dataset_dir, out, limit=3, check_audio=False, progress=False)
+    finally:
+        release.set()
+        t.join(30)
+    assert first["report"].answered == 3
+    assert len(read_predictions(out).answers) == 3  # the second run wrote nothing
+    # once the first run is over, the file is free again
+    assert run_probes(Scripted(), dataset_dir, out, limit=3, check_audio=False, progress=False).done_before == 3

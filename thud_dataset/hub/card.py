@@ -355,7 +355,7 @@ def render_card(info: Mapping[str, Any] | None = None) -> str:
     w("```python")
     w("from datasets import load_dataset")
     w("")
-    w(f'probes = load_dataset("{repo}", "{default_config}", split="shift")')
+    w(f'probes = load_dataset("{repo}", "{default_config}", split="shift")  # or the built folder: "./thud"')
     w("ex = probes[0]")
     w('open(ex["video"]["path"], "wb").write(ex["video"]["bytes"])  # the clip, audio included')
     w('print(ex["prompt"], ex["choices"], ex["label"])')
@@ -366,6 +366,13 @@ def render_card(info: Mapping[str, Any] | None = None) -> str:
         "Score answers with the `thud_gap` metric (`evaluate.load(...)`), which reports "
         "accuracy per condition, the original-minus-intervened gap per dimension, pair "
         "accuracy and hallucination rates."
+    )
+    w("")
+    w(
+        "Load by Hub id or by path (`./thud`, `/data/thud`). A bare name that is no folder in "
+        'the current directory, such as `"thud"`, is a Hub id to `datasets`: offline with a '
+        "warm cache it returns whatever it cached under that name before (it logs \"Using the "
+        'latest cached version\"), which can be an older build.'
     )
     w("")
 

@@ -27,15 +27,28 @@ by default, or ``{"type": "audio_url", "audio_url": {"url": "data:audio/wav;base
 mode reaches the model on a given server.
 
 Only the standard library talks HTTP (``urllib``): no ``openai`` package is needed.
+
+**Throughput.** A serving engine (vLLM, SGLang) answers many requests at once, so the
+answerer declares ``concurrency`` (default 8): ``thud run`` and the audio-path check keep
+that many requests in flight (:mod:`thud_models.answering`). The answerer is thread-safe.
+
+**Failures.** A timeout, a dropped connection and HTTP 408/409/425/429/5xx are retried
+``max_retries`` times with exponential backoff; a ``Retry-After`` header on 429/503 is
+honoured, and makes every thread of this answerer hold off until then (one busy server, one
+pause). A refused connection or an unknown host is final at once
+(:class:`ServerUnreachable`): a run stops on it instead of failing every probe.
 """
 
 from __future__ import annotations
 
 import base64
+import email.utils
 import http.client
 import io
 import json
 import os
+import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -47,11 +60,14 @@ from typing import Any
 
 import numpy as np
 
+from ..base import AnswererUnavailable
+
 __all__ = [
     "AUDIO_MODES",
     "AUDIO_PARTS",
     "OpenAICompatAnswerer",
     "OpenAICompatError",
+    "ServerUnreachable",
     "encode_frames",
     "extract_wav",
     "video_data_uri",
@@ -71,6 +87,8 @@ _VIDEO_MIME = {
 }
 # statuses worth another try: the server is busy, restarting or overloaded
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+# statuses whose Retry-After header says when to come back
+_RETRY_AFTER_STATUS = frozenset({429, 503})
 
 
 class OpenAICompatError(RuntimeError):
@@ -80,6 +98,41 @@ class OpenAICompatError(RuntimeError):
         super().__init__(message)
         self.status = status
         self.url = url
+
+
+class ServerUnreachable(OpenAICompatError, AnswererUnavailable):
+    """Nobody answers at the URL (connection refused, unknown host): final, not retried."""
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header asks to wait: a number, or an HTTP date.
+
+    >>> retry_after_seconds("2"), retry_after_seconds(None), retry_after_seconds("soon")
+    (2.0, None, None)
+    >>> retry_after_seconds("Thu, 01 Jan 1970 00:00:10 GMT", now=4.0)
+    6.0
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _unreachable_reason(reason: object) -> str | None:
+    """Why a connection could not even be made, if that is what ``reason`` says."""
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused: is the server running, on this host and port?"
+    if isinstance(reason, socket.gaierror):
+        return f"unknown host ({reason.strerror or reason}): check the URL"
+    return None
 
 
 # -- media -> request parts ------------------------------------------------------------------
@@ -233,7 +286,12 @@ class OpenAICompatAnswerer:
         Fields merged into the request body (e.g. ``{"top_k": 1}``); they override Thud's.
     max_retries, backoff_s
         Tries after a timeout, a dropped connection or a 408/429/5xx answer, waiting
-        ``backoff_s * 2**i`` seconds before try ``i + 1``.
+        ``backoff_s * 2**i`` seconds before try ``i + 1`` (or what ``Retry-After`` asks).
+    concurrency
+        Requests a run keeps in flight at once (the server's batch; vLLM grows its
+        throughput almost linearly with it until the GPU is full).
+    max_retry_after_s
+        The longest ``Retry-After`` honoured; a server asking for more fails the probe.
     """
 
     def __init__(
@@ -254,6 +312,8 @@ class OpenAICompatAnswerer:
         extra_body: dict[str, Any] | None = None,
         max_retries: int = 3,
         backoff_s: float = 1.0,
+        concurrency: int = 8,
+        max_retry_after_s: float = 120.0,
     ) -> None:
         if not model:
             raise ValueError(
@@ -269,6 +329,10 @@ class OpenAICompatAnswerer:
             raise ValueError(f"num_frames must be >= 1, got {num_frames}")
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        if timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {timeout}")
         self.model = model
         self.base_url = base_url
         self.url = _chat_url(base_url)
@@ -285,7 +349,11 @@ class OpenAICompatAnswerer:
         self.extra_body = dict(extra_body or {})
         self.max_retries = int(max_retries)
         self.backoff_s = float(backoff_s)
+        self.concurrency = int(concurrency)
+        self.max_retry_after_s = float(max_retry_after_s)
         self.name = f"openai:{model}"
+        # a Retry-After pause shared by every thread asking through this answerer
+        self._pause = _Pause()
 
     def __repr__(self) -> str:
         return f"OpenAICompatAnswerer(model={self.model!r}, base_url={self.base_url!r}, audio_mode={self.audio_mode!r})"
@@ -301,6 +369,7 @@ class OpenAICompatAnswerer:
             "num_frames": self.num_frames if self.audio_mode == "frames+audio" else None,
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
+            "concurrency": self.concurrency,
         }
 
     def with_audio_mode(self, audio_mode: str) -> OpenAICompatAnswerer:
@@ -375,11 +444,14 @@ class OpenAICompatAnswerer:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        last: Exception | None = None
+        last: OpenAICompatError | None = None
+        wait = 0.0
         for attempt in range(self.max_retries + 1):
             if attempt:
-                time.sleep(self.backoff_s * 2 ** (attempt - 1))
+                time.sleep(max(wait, self.backoff_s * 2 ** (attempt - 1)))
+            self._pause.wait()
             request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
+            wait = 0.0
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
                     raw = response.read()
@@ -390,10 +462,21 @@ class OpenAICompatAnswerer:
                     status=e.code,
                     url=self.url,
                 )
-                if e.code in _RETRY_STATUS:
-                    last = err
-                    continue
-                raise err from None
+                if e.code not in _RETRY_STATUS:
+                    raise err from None
+                last = err
+                after = retry_after_seconds(e.headers.get("Retry-After")) if e.code in _RETRY_AFTER_STATUS else None
+                if after is not None:
+                    if after > self.max_retry_after_s:
+                        raise OpenAICompatError(
+                            f"{err} (the server asks to retry after {after:g} s, more than "
+                            f"max_retry_after_s={self.max_retry_after_s:g})",
+                            status=e.code,
+                            url=self.url,
+                        ) from None
+                    wait = after
+                    self._pause.hold(after)
+                continue
             except TimeoutError as e:
                 last = OpenAICompatError(
                     f"{self.url}: no response within {self.timeout:g} s ({e})", url=self.url
@@ -404,10 +487,15 @@ class OpenAICompatAnswerer:
                     last = OpenAICompatError(
                         f"{self.url}: no response within {self.timeout:g} s", url=self.url
                     )
-                else:
-                    last = OpenAICompatError(
-                        f"{self.url}: cannot reach the server ({e.reason})", url=self.url
-                    )
+                    continue
+                why = _unreachable_reason(e.reason)
+                if why is not None:  # nobody is there: another try cannot help
+                    raise ServerUnreachable(
+                        f"{self.url}: cannot reach the server, {why}", url=self.url
+                    ) from None
+                last = OpenAICompatError(
+                    f"{self.url}: cannot reach the server ({e.reason})", url=self.url
+                )
                 continue
             except (ConnectionError, http.client.HTTPException) as e:
                 last = OpenAICompatError(
@@ -429,6 +517,25 @@ class OpenAICompatAnswerer:
         """Send the probe and return the model's text answer."""
         reply = self._post(self.build_request(video_path, prompt))
         return _reply_text(reply, self.url)
+
+
+class _Pause:
+    """A moment before which no request may start (set by ``Retry-After``), thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._until = 0.0
+
+    def hold(self, seconds: float) -> None:
+        with self._lock:
+            self._until = max(self._until, time.monotonic() + seconds)
+
+    def wait(self) -> None:
+        with self._lock:
+            until = self._until
+        delay = until - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
 
 
 def _error_detail(e: urllib.error.HTTPError) -> str:

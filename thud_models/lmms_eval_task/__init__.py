@@ -1,10 +1,11 @@
-"""Thud as an lmms-eval task: ``lmms-eval --tasks thud --include_path LMMS_EVAL_TASK_DIR``.
+"""Thud as an lmms-eval task: ``lmms-eval --tasks thud_probes --include_path LMMS_EVAL_TASK_DIR``.
 
-The folder :data:`LMMS_EVAL_TASK_DIR` holds ``thud.yaml`` (the task) and ``utils.py`` (its
-functions). The packaged task reads ``./thud_dataset`` (a folder ``thud build`` wrote,
-relative to where lmms-eval runs); :func:`write_task_config` (or ``python -m
+The folder :data:`LMMS_EVAL_TASK_DIR` holds ``thud.yaml`` (the task :data:`TASK`) and
+``utils.py`` (its functions). The packaged task reads ``./thud`` (the folder the quick start
+builds, relative to where lmms-eval runs); :func:`write_task_config` (or ``python -m
 thud_models.lmms_eval_task DATASET OUT_DIR``) writes a task that reads any built folder or
-Hub id. See ``docs/harnesses.md``.
+Hub id, and ``python -m thud_models.lmms_eval_task run DATASET --out OUT -- <lmms-eval
+arguments>`` runs lmms-eval on it and fails when nothing ran. See ``docs/harnesses.md``.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ import json
 import re
 from pathlib import Path
 
-__all__ = ["LMMS_EVAL_TASK_DIR", "write_task_config"]
+__all__ = ["LMMS_EVAL_TASK_DIR", "TASK", "write_task_config"]
 
 #: the task folder to pass to ``lmms-eval --include_path``
 LMMS_EVAL_TASK_DIR: str = str(Path(__file__).resolve().parent / "thud")
+#: the packaged task's name (not ``thud``: lmms-eval 0.7 reads ``--tasks thud`` as the folder
+#: ``./thud`` when there is one, as in the quick-start folder, and then runs nothing)
+TASK = "thud_probes"
 
 
-def write_task_config(dataset: str | Path, out_dir: str | Path, *, task: str = "thud") -> Path:
+def write_task_config(dataset: str | Path, out_dir: str | Path, *, task: str = TASK) -> Path:
     """Write ``out_dir/<task>.yaml``: the Thud task reading ``dataset``.
 
     Parameters
@@ -31,7 +35,9 @@ def write_task_config(dataset: str | Path, out_dir: str | Path, *, task: str = "
         Folder for the yaml; pass it to ``lmms-eval --include_path``.
     task
         The task name for ``--tasks`` (letters, digits, ``_`` and ``-``). The default,
-        ``thud``, is also the packaged task's name: pass ``--include_path out_dir`` alone.
+        :data:`TASK`, is also the packaged task's name: pass ``--include_path out_dir`` alone.
+        Avoid the name of a folder in the directory lmms-eval runs from (lmms-eval would read
+        that folder instead and run nothing).
 
     Returns
     -------

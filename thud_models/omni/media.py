@@ -65,17 +65,29 @@ def smart_resize(
     return qwen_smart_resize(height, width, factor=factor, min_pixels=min_pixels, max_pixels=max_pixels)
 
 
+def _duration(container: Any, name: str) -> float:
+    if not container.streams.video:
+        raise ValueError(f"{name}: no video stream")
+    stream = container.streams.video[0]
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    raise ValueError(f"{name}: the container states no duration")
+
+
 def probe_duration(video: Any) -> float:
     """Duration of the video stream in seconds (read from the container, nothing decoded)."""
     with av.open(_source(video)) as container:
-        if not container.streams.video:
-            raise ValueError(f"{_name(video)}: no video stream")
-        stream = container.streams.video[0]
-        if stream.duration is not None and stream.time_base is not None:
-            return float(stream.duration * stream.time_base)
-        if container.duration is not None:
-            return container.duration / av.time_base
-    raise ValueError(f"{_name(video)}: the container states no duration")
+        return _duration(container, _name(video))
+
+
+def probe_geometry(video: Any) -> tuple[float, int, int]:
+    """``(duration in s, height, width)`` of the video stream, from the headers only."""
+    with av.open(_source(video)) as container:
+        duration = _duration(container, _name(video))
+        ctx = container.streams.video[0].codec_context
+        return duration, int(ctx.height), int(ctx.width)
 
 
 def frame_count(duration: float, fps: float, max_frames: int, temporal_patch: int = 2) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers.wire import closed_port
 from thud_dataset.media import decode_audio, probe, read_video_packets
 from thud_models.adapters.openai_compat import (
     AUDIO_MODES,
@@ -158,9 +159,7 @@ def test_client_error_is_not_retried_and_carries_the_server_message(loopback, cl
 
 
 def test_unreachable_server(clip):
-    with socket.socket() as s:  # a port with nobody listening
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = closed_port()
     a = OpenAICompatAnswerer("omni", f"http://127.0.0.1:{port}/v1", max_retries=0, timeout=5)
     with pytest.raises(
         OpenAICompatError, match=rf"127.0.0.1:{port}/v1/chat/completions: cannot reach"
@@ -198,3 +197,59 @@ def test_api_key_and_extra_body(loopback, clip):
     assert (
         a.with_audio_mode("frames+audio").audio_mode == "frames+audio" and a.audio_mode == "video"
     )
+
+
+# -- throughput and failure handling (issue 15, issue 12) -------------------------------------
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_is_honoured(loopback, clip, status):
+    server = loopback(answerer=Echo(), fail=[(status, {"Retry-After": "1"})])
+    a = OpenAICompatAnswerer("omni", server.base_url, max_retries=3, backoff_s=0.01)
+    assert a.answer(clip, "q") == "A"
+    assert len(server.requests) == 2
+    # measured on the server: the second try came at least the asked second after the first
+    assert server.arrivals[1] - server.arrivals[0] >= 1.0
+
+
+def test_retry_after_beyond_the_limit_fails_the_probe_at_once(loopback, clip):
+    server = loopback(answerer=Echo(), fail=[(429, {"Retry-After": "3600"})])
+    a = OpenAICompatAnswerer("omni", server.base_url, max_retries=3, backoff_s=0.01)
+    with pytest.raises(OpenAICompatError, match="retry after 3600 s") as e:
+        a.answer(clip, "q")
+    assert e.value.status == 429 and len(server.requests) == 1
+
+
+def test_refused_connection_is_final_and_not_retried(clip, connects):
+    from thud_models.adapters.openai_compat import ServerUnreachable
+    from thud_models.base import AnswererUnavailable
+
+    port = closed_port()
+    a = OpenAICompatAnswerer("omni", f"http://127.0.0.1:{port}/v1", max_retries=3, backoff_s=30)
+    with pytest.raises(ServerUnreachable, match="connection refused") as e:
+        a.answer(clip, "q")
+    assert isinstance(e.value, AnswererUnavailable)  # what ends a run at once
+    mine = [c for c in connects if c.endswith(f":{port}")]  # not an earlier test's threads
+    assert mine == [f"127.0.0.1:{port}"]  # one attempt, no retry (and no 30 s backoff)
+
+
+def test_timeouts_are_still_retried(clip, connects):
+    """A server that accepts but never answers: each try times out, then the next comes."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(8)  # accepted by the kernel, never answered
+        port = s.getsockname()[1]
+        a = OpenAICompatAnswerer(
+            "omni", f"http://127.0.0.1:{port}/v1", max_retries=1, backoff_s=0.01, timeout=0.3
+        )
+        with pytest.raises(OpenAICompatError, match="no response within 0.3 s.*2 tries"):
+            a.answer(clip, "q")
+    assert len([c for c in connects if c.endswith(f":{port}")]) == 2
+
+
+def test_concurrency_is_an_answerer_setting():
+    a = OpenAICompatAnswerer("m", "http://h:1/v1")
+    assert a.concurrency == 8 and a.metadata()["concurrency"] == 8
+    assert OpenAICompatAnswerer("m", "http://h:1/v1", concurrency=32).concurrency == 32
+    with pytest.raises(ValueError, match="concurrency"):
+        OpenAICompatAnswerer("m", "http://h:1/v1", concurrency=0)

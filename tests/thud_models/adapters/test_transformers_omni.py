@@ -15,6 +15,18 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """The tiny model is launch-bound: one intra-op thread is fastest, and on a shared
+    machine several spin against each other (10x slower); restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def tiny_omni_dir(tmp_path_factory):
     """A tiny Qwen2.5-Omni thinker and its processor saved to a folder (thud_train.tiny)."""
@@ -87,3 +99,80 @@ def test_thud_run_with_a_transformers_spec(tiny_omni_dir, dataset_dir, tmp_path)
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert lines[0]["_meta"]["answerer_settings"]["use_audio_in_video"] is True
     assert all(isinstance(line["answer"], str) and line["error"] is None for line in lines[1:])
+
+
+# -- batched generation (issue 15) -------------------------------------------------------------
+
+
+def _mixed_probes(probe_rows, n_per_split=2):
+    """Probes of every split and several clips: different audio, prompts and lengths."""
+    return [row for split in ("original", "shift", "mute", "swap") for row in probe_rows[split][:n_per_split]]
+
+
+def test_batched_generation_equals_one_at_a_time(tiny_omni_dir, probe_rows):
+    from thud_models import TransformersOmniAnswerer
+
+    rows = _mixed_probes(probe_rows)
+    items = [(video_path(r), r["prompt"]) for r in rows]
+    single = TransformersOmniAnswerer.from_pretrained(tiny_omni_dir, device="cpu", dtype="float32", num_frames=8, max_new_tokens=6)
+    expected = [single.answer(path, prompt) for path, prompt in items]
+    assert len(set(expected)) > 2  # the probes get different answers: the comparison can fail
+
+    batched = TransformersOmniAnswerer.from_pretrained(
+        tiny_omni_dir, device="cpu", dtype="float32", num_frames=8, max_new_tokens=6, batch_size=4
+    )
+    prepared = [batched.prepare(path, prompt) for path, prompt in items[:4]]
+    lengths = {x["input_ids"].shape[1] for x in prepared}
+    assert len(lengths) > 1  # a batch with padding in it
+    collated = batched.collate(prepared)
+    assert (collated["attention_mask"][:, -1] == 1).all()  # left-padded: every row ends on its prompt
+
+    got = {}
+    for index, answer, seconds in batched.answer_many(items):
+        assert index not in got and seconds >= 0
+        got[index] = answer
+    assert [got[i] for i in range(len(items))] == expected
+
+
+def test_batches_group_probes_of_similar_length(tiny_omni_dir, probe_rows):
+    from thud_models import TransformersOmniAnswerer
+
+    a = TransformersOmniAnswerer.from_pretrained(tiny_omni_dir, device="cpu", num_frames=8, max_new_tokens=2)
+    rows = _mixed_probes(probe_rows, 3)
+    estimated = [a.length(video_path(r), r["prompt"]) for r in rows]
+    actual = [a.prepare(video_path(r), r["prompt"])["input_ids"].shape[1] for r in rows]
+    assert len(set(actual)) > 2
+    # the estimate (headers and prompt only, nothing decoded) is the real length less the
+    # chat template's fixed tokens: it orders probes exactly as their real lengths do
+    assert len({x - e for x, e in zip(actual, estimated, strict=True)}) == 1
+
+
+def test_a_bad_video_fails_alone_in_its_batch(tiny_omni_dir, probe_rows, tmp_path):
+    from thud_models import TransformersOmniAnswerer
+
+    a = TransformersOmniAnswerer.from_pretrained(tiny_omni_dir, device="cpu", num_frames=4, max_new_tokens=2, batch_size=4)
+    rows = _mixed_probes(probe_rows, 1)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypisom" + b"junk" * 100)
+    items = [(video_path(r), r["prompt"]) for r in rows] + [(str(broken), rows[0]["prompt"])]
+    results = {i: answer for i, answer, _ in a.answer_many(items)}
+    assert set(results) == set(range(len(items)))
+    assert isinstance(results[len(items) - 1], Exception)
+    assert all(isinstance(results[i], str) for i in range(len(items) - 1))
+
+
+def test_thud_run_with_a_batch_size_equals_batch_size_one(tiny_omni_dir, dataset_dir, tmp_path):
+    from thud_models import make_answerer, run_probes
+
+    files = {}
+    for batch_size in (1, 4):
+        answerer = make_answerer(
+            f"transformers:{tiny_omni_dir}", device="cpu", dtype="float32", num_frames=4, max_new_tokens=4, batch_size=batch_size
+        )
+        out = tmp_path / f"b{batch_size}.jsonl"
+        report = run_probes(answerer, dataset_dir, out, splits=("original", "shift"), limit=8, check_audio=False, progress=False)
+        assert report.answered == 8 and report.batch_size == batch_size
+        lines = [json.loads(line) for line in out.read_text().splitlines()]
+        assert lines[0]["_meta"]["answerer_settings"]["batch_size"] == batch_size
+        files[batch_size] = {line["probe_id"]: line["answer"] for line in lines[1:]}
+    assert files[4] == files[1] and len(files[1]) == 8

@@ -14,8 +14,8 @@ from tqdm import tqdm
 from thud_models.registry import make_answerer
 
 
-class ThudAnswererModel(lmms):
-    """Answers each request with ``answerer.answer(video_path, prompt)``.
+class ThudAnswererBase(lmms):
+    """What both Thud models share: the answerer built from ``--model_args``.
 
     Parameters (``--model_args``, all strings)
     ----------
@@ -49,6 +49,19 @@ class ThudAnswererModel(lmms):
             }
         self.answerer = make_answerer(answerer, **options)
 
+    def loglikelihood(self, requests: list[Instance]) -> list[tuple[float, bool]]:
+        raise NotImplementedError(
+            "Thud answerers generate text; loglikelihood tasks are not supported"
+        )
+
+    def generate_until_multi_round(self, requests: list[Instance]) -> list[str]:
+        raise NotImplementedError("Thud probes are single-turn")
+
+
+class ThudAnswererModel(ThudAnswererBase):
+    """Answers each request with ``answerer.answer(video_path, prompt)`` (the mp4 the task's
+    ``doc_to_visual`` gives, byte for byte). ``--model_args``: see :class:`ThudAnswererBase`."""
+
     def generate_until(self, requests: list[Instance]) -> list[str]:
         answers = []
         for context, _gen_kwargs, doc_to_visual, doc_id, task, split in tqdm(
@@ -67,10 +80,3 @@ class ThudAnswererModel(lmms):
             self.cache_hook.add_partial("generate_until", (context, _gen_kwargs), answer)
         return answers
 
-    def loglikelihood(self, requests: list[Instance]) -> list[tuple[float, bool]]:
-        raise NotImplementedError(
-            "Thud answerers generate text; loglikelihood tasks are not supported"
-        )
-
-    def generate_until_multi_round(self, requests: list[Instance]) -> list[str]:
-        raise NotImplementedError("Thud probes are single-turn")
