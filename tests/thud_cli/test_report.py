@@ -305,8 +305,9 @@ def test_a_quiet_demo_prints_the_table_warnings_and_paths_only(demo):
     assert err == ""  # no progress bars: neither Thud's nor datasets'
     lines = out.splitlines()
     assert lines[1].split()[:3] == ["model", "Orig", "Shift"] and lines[2].startswith("prior ")
-    assert lines[4:] == [
-        "prior: WARNING: the audio never reached the model; these scores measure the serving path",
+    assert lines[4] == "prior: WARNING: the audio never reached the model; these scores measure the serving path"
+    assert lines[5].startswith(f"metric:      {demo[0].parent / 'thud_gap'}")  # where the files went
+    assert lines[6:] == [
         f"results:     {demo[0] / 'scores' / 'results.json'}",
         f"report:      {demo[0] / 'report' / 'index.html'}  (open it in a browser)",
     ]

@@ -158,17 +158,6 @@ def test_quiet_prints_the_table_and_warnings_only(runs, capsys, tmp_path):
             datasets.disable_progress_bars()
 
 
-@pytest.mark.parametrize("command", ["score", "demo", "report"])
-def test_every_option_has_a_help_text(command):
-    from thud_cli.main import build_parser
-
-    parser = build_parser()
-    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
-    for action in sub._actions:
-        if action.dest != "help":
-            assert action.help and action.help.strip(), f"thud {command} {action.option_strings or action.dest}"
-
-
 # -- predictions readers -------------------------------------------------------------------
 
 
