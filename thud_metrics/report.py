@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -340,7 +340,6 @@ class ScoredRuns:
     bands: tuple[float, ...]
     n_resamples: int
     seed: int
-    extra: dict = field(default_factory=dict)
 
     def payload(self) -> dict:
         """What ``results.json`` holds."""
@@ -351,7 +350,6 @@ class ScoredRuns:
             "seed": self.seed,
             "models": self.results,
             "comparisons": self.comparisons,
-            **self.extra,
         }
 
 
