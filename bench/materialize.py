@@ -3,8 +3,11 @@
 Both pipelines make, per source clip, the four files of a build (original / shift / mute /
 swap) with the video stream copied and the audio encoded with the same encoder and
 settings (FFmpeg's native ``aac``, 64 kb/s per channel, the source's rate and channels,
-bitexact; FLAC for Matroska outputs, as :mod:`thud_dataset.media` rules). The ffmpeg CLI
-runs one process per output file, with the edit in its filter graph:
+bitexact; every output an mp4, as :mod:`thud_dataset.media` rules). A source whose video
+codec mp4 cannot carry (the VP8 webm) has its video transcoded once per clip to H.264 with
+Thud's settings in both pipelines (the CLI: one more process, whose file the four outputs
+copy their video from). The ffmpeg CLI runs one process per output file, with the edit in
+its filter graph:
 
 * shift ``tau > 0``: ``adelay=<n>S:all=1,atrim=end=<dur>``; ``tau < 0``:
   ``atrim=start_sample=<n>,asetpts=PTS-STARTPTS,apad,atrim=end=<dur>``; both after
@@ -152,10 +155,7 @@ def write_annotations(jobs: list[Job], folder: Path) -> Path:
 
 
 def _settings_for(info: media.MediaInfo) -> EncodeSettings:
-    settings = EncodeSettings()
-    # Matroska outputs carry FLAC (no AAC priming problem), when the library says so
-    for_container = getattr(settings, "for_container", None)
-    return for_container(info.output_format) if for_container else settings
+    return EncodeSettings()
 
 
 def _audio_args(info: media.MediaInfo, channels: int) -> list[str]:
@@ -200,6 +200,21 @@ def ffmpeg_commands(job: Job, infos: dict[str, media.MediaInfo], out_dir: Path) 
     head = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", clip.path]
     tail = ["-c:v", "copy", *_audio_args(info, ch), "-fflags", "+bitexact", "-f", fmt]
     vmap = ["-map", f"0:{info.video.index}"]
+    commands: dict[str, list[str]] = {}
+    transcoded = getattr(info, "video_transcoded", False)
+    if transcoded:
+        # once per clip, Thud's H.264 settings; the four outputs copy its video (input 1,
+        # or 2 for the swap, whose input 1 is the donor)
+        video = out_dir / f"video{ext}"
+        opts = [a for k, v in media.TRANSCODE_OPTIONS.items() for a in (f"-{k}", v)]
+        commands["video"] = [
+            "ffmpeg", "-nostdin", "-v", "error", "-y", "-i", clip.path, "-map", f"0:{info.video.index}",
+            "-c:v", media.TRANSCODE_CODEC, *opts, "-pix_fmt", media.TRANSCODE_PIXEL_FORMAT,
+            "-vf", "crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0", "-flags:v", "+bitexact", "-an",
+            "-fflags", "+bitexact", "-f", fmt, str(video),
+        ]
+        head = head + ["-i", str(video)]
+        vmap = ["-map", "1:v:0"]
     amap = f"0:{info.audio.index}"
     n = _samples(plan.tau, sr)
     # ``first_pts=0`` pads an audio stream that starts after the timeline origin (e.g. 3 ms
@@ -216,17 +231,24 @@ def ffmpeg_commands(job: Job, infos: dict[str, media.MediaInfo], out_dir: Path) 
         f"[1:{dinfo.audio.index}]aresample={sr}:resampler=soxr:first_pts=0"
         f"{_to_layout(_channels(dinfo), ch)},{place},apad,atrim=end={dur:.6f}[a]"
     )
-    return {
-        "original": head + vmap + ["-map", amap] + tail + [str(out_dir / f"original{ext}")],
-        "shift": head + vmap + ["-map", amap, "-af", shift_af] + tail + [str(out_dir / f"shift{ext}")],
-        "mute": head + vmap + ["-map", amap, "-af", "volume=0"] + tail + [str(out_dir / f"mute{ext}")],
-        "swap": head
-        + ["-i", donor.path, "-filter_complex", swap_fc]
-        + vmap
-        + ["-map", "[a]"]
-        + tail
-        + [str(out_dir / f"swap{ext}")],
-    }
+    swap_head = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", clip.path, "-i", donor.path]
+    swap_vmap = vmap
+    if transcoded:
+        swap_head, swap_vmap = swap_head + head[-2:], ["-map", "2:v:0"]
+    commands.update(
+        {
+            "original": head + vmap + ["-map", amap] + tail + [str(out_dir / f"original{ext}")],
+            "shift": head + vmap + ["-map", amap, "-af", shift_af] + tail + [str(out_dir / f"shift{ext}")],
+            "mute": head + vmap + ["-map", amap, "-af", "volume=0"] + tail + [str(out_dir / f"mute{ext}")],
+            "swap": swap_head
+            + ["-filter_complex", swap_fc]
+            + swap_vmap
+            + ["-map", "[a]"]
+            + tail
+            + [str(out_dir / f"swap{ext}")],
+        }
+    )
+    return commands
 
 
 class Clock:
@@ -323,14 +345,16 @@ def run_thud_build(data_dir: Path, out: Path, cache: Path, num_proc: int | None 
 
 
 def run_remux_floor(jobs: list[Job], infos: dict[str, media.MediaInfo], laps: Laps | None = None) -> int:
-    """Stream-copy each source's video + audio into a new file in memory, 4 times per clip."""
+    """Stream-copy each source's video + audio into a new file in memory, 4 times per clip
+    (into Matroska where mp4 cannot take the source's video as it is)."""
     total = 0
     for job in jobs:
         info = infos[job.clip.path]
+        fmt = "matroska" if info.video_transcoded else info.output_format
         with Clock() as clock:
             for _ in CONDITIONS:
                 buf = io.BytesIO()
-                with av.open(job.clip.path) as src, av.open(buf, "w", format=info.output_format) as dst:
+                with av.open(job.clip.path) as src, av.open(buf, "w", format=fmt) as dst:
                     dst.flags |= av.container.Flags.bitexact.value
                     vin, ain = src.streams[info.video.index], src.streams[info.audio.index]
                     vout = dst.add_stream_from_template(vin)
@@ -414,10 +438,21 @@ def check_agreement(jobs: list[Job], thud: dict, ffmpeg: dict) -> list[Agreement
         sr = src.sample_rate
         donor = media.decode_audio(job.donor.path)
         donor_x = conform(donor.samples, donor.sample_rate, sr, src.samples.shape[0])
-        src_video = _video_packets(clip.path)
+        # the source's packets; for a transcoded clip, each pipeline's one transcode (x264
+        # builds differ between PyAV and the CLI, so the two pipelines' packets may differ)
+        transcoded = media.probe(clip.path).video_transcoded
+        src_video = None if transcoded else _video_packets(clip.path)
+        shared = {
+            "thud": _video_packets(thud[clip.clip_id]["original"]),
+            "ffmpeg": _video_packets(ffmpeg[clip.clip_id]["original"]),
+        }
         for condition in CONDITIONS:
             t_path, f_path = thud[clip.clip_id][condition], ffmpeg[clip.clip_id][condition]
-            video_ok = _video_packets(t_path) == src_video == _video_packets(f_path)
+            t_video, f_video = _video_packets(t_path), _video_packets(f_path)
+            if transcoded:
+                video_ok = t_video == shared["thud"] and f_video == shared["ffmpeg"]
+            else:
+                video_ok = t_video == src_video == f_video
             if condition == "mute":
                 ok = video_ok and _peak(t_path) == 0.0 and _peak(f_path) == 0.0
                 rows.append(Agreement(clip.clip_id, condition, None, None, None, video_ok, ok))

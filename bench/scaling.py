@@ -175,7 +175,7 @@ def measure_memory(num_clips: int, work: Path, factor: int = 10) -> dict:
 
 # --------------------------------------------------------------------------- per-clip split
 
-STAGES = ("probe", "decode", "donor decode", "edit", "encode", "mux", "hash + write")
+STAGES = ("probe", "decode", "donor decode", "transcode", "edit", "encode", "mux", "hash + write")
 
 
 def stage_split(st: bench.Setup, out: Path) -> dict[str, float]:
@@ -205,7 +205,10 @@ def stage_split(st: bench.Setup, out: Path) -> dict[str, float]:
         donor_audio = lap("donor decode", media.decode_audio, job.donor.path)
         with source:
             info, audio = source.info, source.audio
-            settings = tm.EncodeSettings().for_container(info.output_format)
+            settings = tm.EncodeSettings()
+            video = source.video
+            if info.video_transcoded:  # a codec mp4 cannot carry: once per clip
+                video = lap("transcode", media.transcode_video, source.video)
             conditions = lap("edit", tm.make_condition_audio, clip, job.plan, audio, job.donor, donor_audio)
             for samples, _ in conditions.values():
                 if samples is None:
@@ -213,7 +216,7 @@ def stage_split(st: bench.Setup, out: Path) -> dict[str, float]:
                     enc = lap("encode", tm._silent_track, shape[1], shape[0], audio.sample_rate, settings)
                 else:
                     enc = lap("encode", tm._encode, samples, audio.sample_rate, settings)
-                data = lap("mux", media.mux, source.video, enc)
+                data = lap("mux", media.mux, video, enc)
                 lap("hash + write", _write, out, data, info.output_extension)
     return total
 

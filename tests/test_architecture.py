@@ -51,6 +51,7 @@ PURE = {
     "thud_dataset.interventions": {"numpy"},
     "thud_dataset.vocab": set(),
     "thud_dataset.citation": set(),
+    "thud_metrics.parsing": {"numpy"},
     "thud_metrics.probes": {"numpy"},
     "thud_metrics.stats": {"numpy"},
     "thud_metrics.scores": {"numpy"},
@@ -69,7 +70,12 @@ def test_pure_parts_import_only_numpy(prefix):
 
 
 #: where torch may be imported: the trainer and the local omni model path
-TORCH_ALLOWED = ("thud_train", "thud_models.omni", "thud_models.adapters.transformers_omni")
+TORCH_ALLOWED = (
+    "thud_train",
+    "thud_models.omni",
+    "thud_models.adapters.transformers_omni",
+    "thud_models.adapters.transformers_judge",
+)
 
 
 def test_nothing_in_the_core_install_imports_torch():

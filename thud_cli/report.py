@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from .score import (
+    add_judge_arguments,
     add_quiet_argument,
     add_scoring_arguments,
     print_scores,
@@ -41,14 +42,17 @@ def register(sub) -> None:
     )
     add_scoring_arguments(p)
     p.add_argument("--cache-dir", default=None, help="datasets cache folder for loading the dataset")
+    add_judge_arguments(p)
     add_quiet_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from thud_metrics.judge import JudgeError
+
     try:
         return _run(args)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, JudgeError) as exc:
         print(f"thud report: error: {exc}", file=sys.stderr)
         return 2
 

@@ -3,6 +3,7 @@
     thud score run.jsonl --dataset ./thud
     thud score qwen.jsonl minicpm.jsonl --dataset ./thud --out-dir scores/
     thud score qwen.jsonl --dataset ./thud --format latex > table.tex
+    thud score qwen.jsonl --dataset ./thud --judge openai:qwen2.5-7b-instruct --judge-base-url URL
 
 Prints the Table-1 view (original / intervened accuracy per dimension, avg gap with its
 95% CI, pair accuracy), writes ``results.json`` (every number, per model, plus paired
@@ -42,6 +43,7 @@ def register(sub) -> None:
     add_scoring_arguments(p)
     p.add_argument("--no-plots", action="store_true", help="write results.json only")
     p.add_argument("--cache-dir", default=None, help="datasets cache folder for loading --dataset")
+    add_judge_arguments(p)
     p.add_argument(
         "--format",
         choices=FORMATS,
@@ -66,6 +68,22 @@ def add_scoring_arguments(p) -> None:
         "--bands",
         default=None,
         help="|tau| band edges in seconds, comma-separated (default 0,0.25,0.5,1,2,inf)",
+    )
+
+
+def add_judge_arguments(p) -> None:
+    """The LLM-judge options (``thud score`` and ``thud report``)."""
+    p.add_argument(
+        "--judge",
+        default=None,
+        metavar="openai:MODEL|transformers:PATH",
+        help="an LLM judge for the answers the rules cannot read (verdicts cached beside each predictions file)",
+    )
+    p.add_argument("--judge-base-url", default=None, help="the OpenAI-compatible server of an openai: judge")
+    p.add_argument(
+        "--judge-all",
+        action="store_true",
+        help="judge every answer, score the judge's verdicts and report its agreement with the rules",
     )
 
 
@@ -114,10 +132,48 @@ def parse_bands(text: str | None) -> tuple[float, ...] | None:
         raise ValueError(f"--bands must be comma-separated numbers of seconds, e.g. 0,0.5,1,inf; got {text!r}") from None
 
 
+def _judges(args) -> list:
+    """One judge per predictions file (one model loaded, one verdict cache beside each file)."""
+    if args.judge is None:
+        if args.judge_all or args.judge_base_url:
+            raise ValueError("--judge-all and --judge-base-url need --judge openai:MODEL or transformers:PATH")
+        return [None] * len(args.predictions)
+    from thud_metrics.judge import CachedJudge, judge_cache_path
+    from thud_models import make_judge
+
+    client = make_judge(args.judge, base_url=args.judge_base_url)
+    return [CachedJudge(client, judge_cache_path(path)) for path in args.predictions]
+
+
+def _refusal_line(results: dict) -> str:
+    """The refusal rate, said as evidence about the audio path (printed beside the verdict)."""
+    rate, n = results["refusal_rate"], results["counts"]["refused"]
+    line = f"refusal rate: {100 * rate:.1f}% ({n} answers say the model has no audio or cannot hear it)"
+    if n:
+        line += "; a refusing model is evidence that the audio does not reach it (see thud check-audio)"
+    return line
+
+
+def _judge_line(report: dict, judge) -> str:
+    """What the judge did: answers asked, requests made (0 on a cached re-score), agreement."""
+    asked = f"judge {report['judge']} ({report['mode']}): asked about {report['asked']} distinct answers"
+    if judge is not None and hasattr(judge, "requests"):
+        asked += f" ({judge.requests} new requests, {judge.hits} cached)"
+    parts = [asked, f"{report['unreadable_replies']} unreadable replies (scored unknown)"]
+    agree = report.get("agreement")
+    if agree:
+        parts.append(f"agrees with the rules on {agree['agreed']}/{agree['n']} probes, Cohen's kappa {agree['kappa']:.2f}")
+    else:
+        parts.append(f"{report['changed']} probes read by the judge")
+    return "; ".join(parts)
+
+
 def run(args) -> int:
+    from thud_metrics.judge import JudgeError
+
     try:
         return _run(args)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, JudgeError) as exc:
         print(f"thud score: error: {exc}", file=sys.stderr)
         return 2
 
@@ -129,6 +185,7 @@ def score_from_args(args, predictions: list[Path]):
 
     bands = parse_bands(args.bands)
     sets = [read_predictions(path) for path in predictions]  # fail early on a bad file
+    judges = _judges(args)
     probes = load_probes(args.dataset, cache_dir=args.cache_dir)
     return score_predictions(
         probes,
@@ -138,6 +195,8 @@ def score_from_args(args, predictions: list[Path]):
         bands=bands,
         n_resamples=args.n_resamples,
         seed=args.seed,
+        judges=judges,
+        judge_all=args.judge_all,
     )
 
 
@@ -153,7 +212,7 @@ def _run(args) -> int:
     notes = sys.stdout if args.format == "text" else sys.stderr
     if not args.quiet:
         for label, path in [("results", paths["results"]), *(("table", p) for p in paths["tables"]),
-                            *(("plot", p) for p in paths["plots"])]:  # fmt: skip
+                            *(("judge", p) for p in paths["judge"]), *(("plot", p) for p in paths["plots"])]:  # fmt: skip
             print(f"{label + ':':<9}{path}", file=notes)
     return 0
 
@@ -193,6 +252,10 @@ def print_scores(scored, *, fmt: str = "text", quiet: bool = False, title: str =
         print(f"{name}: " + "; ".join(extra), file=notes)
         if check:
             print(f"  audio path check: {check}", file=notes)
+        if "refusal_rate" in r:
+            print(f"  {_refusal_line(r)}", file=notes)
+        if r.get("judge"):
+            print(f"  {_judge_line(r['judge'], scored.judges[scored.names.index(name)])}", file=notes)
     if scored.comparisons and not quiet:
         print(format_comparisons(scored.comparisons), file=notes)
     if not quiet:

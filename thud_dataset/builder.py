@@ -16,11 +16,10 @@ clips by default), ``preferences`` (split ``train``; train-partition clips), ``c
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import datasets
@@ -28,7 +27,7 @@ from tqdm.auto import tqdm
 
 from . import features as F
 from .citation import CITATION
-from .materialize import ClipScan, EncodeSettings, MediaCache, file_key, scan_clip
+from .materialize import ClipScan, EncodeSettings, MediaCache
 from .planning import (
     DEFAULT_MARGIN_S,
     DEFAULT_OFFSETS,
@@ -106,21 +105,7 @@ class Prepared:
 
 
 def _scan_cached(clip: Clip, cache: MediaCache) -> ClipScan:
-    key = hashlib.sha256(f"{file_key(clip.path)}|{clip.visual_time}|{clip.audio_time}".encode()).hexdigest()[:32]
-    path = cache.root / "scan" / f"{key}.json"
-    if path.exists():
-        cached = json.loads(path.read_text())
-        if "error" in cached:
-            raise ClipError(cached["error"])
-        return ClipScan(**cached)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        scan = scan_clip(clip)
-    except ClipError as e:
-        path.write_text(json.dumps({"error": str(e)}))
-        raise
-    path.write_text(json.dumps(asdict(scan)))
-    return scan
+    return cache.scan(clip)  # the scan cache follows the media cache's rules (materialize.py)
 
 
 def _scan_or_error(args: tuple[Clip, MediaCache]) -> ClipScan | str:

@@ -2,14 +2,17 @@
 
 Claims about an intervention are checked on the output file, not assumed from the code
 that wrote it: where the audio event lands (cross-correlation against the source), that the
-video packets are the source's, that a muted file decodes to silence. The builder's own
-tests use these functions, and :func:`verify_build` (``builder_scripts/verify.py``) runs
-them over every probe of a built folder.
+video packets are the source's (or, for a transcoded source, the same in every condition)
+and sit at the source's times, that a muted file decodes to silence, that nothing but the
+sound differs between the conditions. The builder's own tests use these functions, and
+:func:`verify_build` (``builder_scripts/verify.py``) runs them over every probe of a built
+folder.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -65,6 +68,114 @@ def video_packets(path: str | Path) -> list[bytes]:
         return [bytes(p) for p in c.demux(c.streams.video[0]) if p.size]
 
 
+#: one video packet's (pts, dts, duration) in seconds; None where the file has no value
+Timing = tuple[Fraction | None, Fraction | None, Fraction | None]
+
+
+def video_timeline(path: str | Path) -> list[Timing]:
+    """Every video packet's ``(pts, dts, duration)`` in seconds, in decode order.
+
+    On the file's presentation timeline: t = 0 is the container's origin (or the file's
+    zero when the container starts before it), the origin Thud's outputs are rebased to.
+    Exact (fractions of the stream's time base).
+    """
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        tb = stream.time_base
+        start = Fraction(c.start_time or 0, av.time_base)
+        origin = round(max(start, Fraction(0)) / tb)
+
+        def seconds(ts: int | None) -> Fraction | None:
+            return None if ts is None else (ts - origin) * tb
+
+        return [
+            (seconds(p.pts), seconds(p.dts), p.duration * tb if p.duration else None)
+            for p in c.demux(stream)
+            if p.size
+        ]
+
+
+def video_timing_problems(source: list[Timing], output: list[Timing]) -> list[str]:
+    """How ``output``'s video timing differs from ``source``'s (both from :func:`video_timeline`).
+
+    Every packet must keep its presentation time, and its decoding time where the source
+    states one (Matroska with B-frames states none; Thud derives them). mp4 stores a
+    packet's duration as the gap to the next packet's decoding time, so durations are
+    compared with the source's gaps, and the last with the source's last duration.
+    """
+    if len(source) != len(output):
+        return [f"{len(output)} video packets, the source has {len(source)}"]
+    problems = []
+    for i, ((s_pts, s_dts, s_dur), (o_pts, o_dts, o_dur)) in enumerate(zip(source, output, strict=True)):
+        if s_pts is not None and o_pts != s_pts:
+            problems.append(f"video packet {i}: pts {_ms(o_pts)}, the source's is {_ms(s_pts)}")
+        if s_dts is not None and o_dts != s_dts:
+            problems.append(f"video packet {i}: dts {_ms(o_dts)}, the source's is {_ms(s_dts)}")
+        if i + 1 < len(source):
+            nxt = source[i + 1][1]
+            want = nxt - s_dts if nxt is not None and s_dts is not None else None
+        else:
+            want = s_dur
+        if want is not None and o_dur != want:
+            problems.append(f"video packet {i}: duration {_ms(o_dur)}, the source's is {_ms(want)}")
+        if len(problems) >= 5:
+            problems.append("…")
+            break
+    return problems
+
+
+def _ms(t: Fraction | None) -> str:
+    return "none" if t is None else f"{float(t) * 1000:.3f} ms"
+
+
+def container_facts(path: str | Path) -> dict:
+    """Everything a file shows besides its sound, for the no-leakage comparison.
+
+    Container and stream metadata (keys and values), codecs, profiles, rates, layouts,
+    time bases, start times and durations, codec extradata, dispositions, the audio's
+    packet count and timestamps, and the video packets (bytes and timing). Two conditions
+    of a clip must give equal facts: only the audio payload may differ.
+    """
+    with av.open(str(path)) as c:
+        facts: dict = {
+            "format": c.format.name,
+            "metadata": dict(c.metadata),
+            "duration": c.duration,
+            "start_time": c.start_time,
+            "streams": [],
+        }
+        for s in c.streams:
+            cc = s.codec_context
+            facts["streams"].append(
+                {
+                    "type": s.type,
+                    "codec": cc.name,
+                    "profile": cc.profile,
+                    "metadata": dict(s.metadata),
+                    "time_base": str(s.time_base),
+                    "start_time": s.start_time,
+                    "duration": s.duration,
+                    "frames": s.frames,
+                    "disposition": int(s.disposition),
+                    "extradata": bytes(cc.extradata or b""),
+                    **(
+                        {"width": cc.width, "height": cc.height, "rate": str(s.average_rate)}
+                        if s.type == "video"
+                        else {"sample_rate": cc.sample_rate, "layout": cc.layout.name, "format": cc.format.name}
+                        if s.type == "audio"
+                        else {}
+                    ),
+                }
+            )
+        packets: dict[str, list] = {"video": [], "audio": []}
+        for p in c.demux():
+            if p.stream.type in packets and p.size:
+                payload = bytes(p) if p.stream.type == "video" else None  # the sound may differ
+                packets[p.stream.type].append((p.pts, p.dts, p.duration, p.is_keyframe, payload))
+        facts["packets"] = packets
+    return facts
+
+
 def stream_layout(path: str | Path) -> list[tuple]:
     """What a file shows besides its sound: streams, codecs, rates, sizes, metadata keys."""
     with av.open(str(path)) as c:
@@ -104,15 +215,27 @@ def check_condition(
 ) -> ProbeCheck:
     """Decode ``output_path`` and check it is ``condition`` of ``source_path``.
 
-    * every condition: video packets byte-identical to the source's, an audio stream;
+    * every condition: an mp4 with an audio stream, whose video packets sit at the
+      source's times (:func:`video_timing_problems`) and are byte-identical to the
+      source's — or, for a source whose codec mp4 cannot carry, are H.264 (the clip's one
+      transcode; :func:`verify_build` checks that all conditions share them);
     * original / shift: the decoded audio is the source's displaced by ``offset_s``
       (0 for original) within ``tolerance_s``;
     * mute: the audio decodes to digital silence.
     """
     check = ProbeCheck(condition)
-    if video_packets(source_path) != video_packets(output_path):
-        check.problems.append("video packets differ from the source's")
+    source_info = media.probe(source_path)
     info = media.probe(output_path)
+    if "mp4" not in info.format_name.split(","):
+        check.problems.append(f"the file is {info.format_name}, not mp4")
+    if source_info.video_transcoded:
+        if info.video.codec != "h264":
+            check.problems.append(
+                f"the source's {source_info.video.codec} video should be transcoded to h264, found {info.video.codec}"
+            )
+    elif video_packets(source_path) != video_packets(output_path):
+        check.problems.append("video packets differ from the source's")
+    check.problems += video_timing_problems(video_timeline(source_path), video_timeline(output_path))
     if info.audio is None:
         check.problems.append("no audio stream")
         return check
@@ -175,6 +298,7 @@ def verify_build(folder: str | Path, *, tolerance_s: float = 0.001) -> BuildChec
     result = BuildCheck(str(folder))
     sources = {r["clip_id"]: r["video"]["bytes"] for r in _parquet_rows(folder, "clips", ["clip_id", "video"])}
     probes = _parquet_rows(folder, "probes", ["probe_id", "clip_id", "condition", "offset_s", "video"])
+    video: dict[str, list[bytes]] = {}  # clip_id → the video packets all its probes share
     with tempfile.TemporaryDirectory(prefix="thud-verify-") as tmp:
         for row in probes:
             data = sources.get(row["clip_id"])
@@ -187,4 +311,10 @@ def verify_build(folder: str | Path, *, tolerance_s: float = 0.001) -> BuildChec
             check = check_condition(src, out, row["condition"], row["offset_s"] or 0.0, tolerance_s=tolerance_s)
             result.checked += 1
             result.problems += [f"probe {row['probe_id']} ({row['condition']}): {p}" for p in check.problems]
+            packets = video_packets(out)
+            if packets != video.setdefault(row["clip_id"], packets):
+                result.problems.append(
+                    f"probe {row['probe_id']} ({row['condition']}): video packets differ from the other "
+                    f"conditions of clip {row['clip_id']!r}"
+                )
     return result

@@ -5,6 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .cache_files import atomic_write, content_name, content_ok
+
+#: extensions kept from a row's ``path`` when its bytes are written out (else ``.mp4``)
+_VIDEO_EXTENSIONS = frozenset({".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".ogv", ".ts"})
+
 
 def default_cache_dir() -> Path:
     """Thud's cache root: ``$THUD_CACHE``, else ``~/.cache/thud``."""
@@ -14,9 +19,11 @@ def default_cache_dir() -> Path:
 def video_file(video: dict, cache_dir: str | Path | None = None) -> str:
     """A path to the video of a row's ``video`` column (``{"bytes", "path"}``).
 
-    If ``path`` exists it is returned as is; otherwise the bytes are written once to
-    ``cache_dir`` (default ``$THUD_CACHE/videos`` or ``~/.cache/thud/videos``) under the
-    row's content-hash name, which reveals nothing of the condition.
+    If ``path`` is absolute and exists it is returned as is; otherwise the bytes are
+    written to ``cache_dir`` (default ``$THUD_CACHE/videos`` or ``~/.cache/thud/videos``)
+    under their content-hash name, which reveals nothing of the condition. A file already
+    there is reused only if its content matches its name (checked once per process, see
+    :mod:`.cache_files`); a damaged one is written again.
     """
     if not isinstance(video, dict) or ("bytes" not in video and "path" not in video):
         raise TypeError(f"expected a video column value {{'bytes', 'path'}}, got {type(video).__name__}")
@@ -29,15 +36,8 @@ def video_file(video: dict, cache_dir: str | Path | None = None) -> str:
             return os.path.abspath(path)
         raise FileNotFoundError(f"video {path!r} has no bytes and is not on disk")
     root = Path(cache_dir or default_cache_dir() / "videos")
-    root.mkdir(parents=True, exist_ok=True)
-    name = os.path.basename(path) if path else None
-    if not name:
-        import hashlib
-
-        name = hashlib.sha256(data).hexdigest()[:24] + ".mp4"
-    target = root / name
-    if not target.exists() or target.stat().st_size != len(data):
-        tmp = target.with_suffix(target.suffix + f".tmp{os.getpid()}")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+    suffix = Path(path).suffix.lower() if path else ""
+    target = root / content_name(data, suffix if suffix in _VIDEO_EXTENSIONS else ".mp4")
+    if not content_ok(target):
+        atomic_write(target, data)
     return str(target)

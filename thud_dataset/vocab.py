@@ -18,6 +18,9 @@ DIMENSION_OF: dict[str, str] = {v: k for k, v in INTERVENTION_OF.items()}
 
 LABELS: tuple[str, ...] = ("synced", "early", "delayed", "silent", "mismatched")
 UNKNOWN = "unknown"
+#: the reading of an answer that says the model has no audio or cannot hear it: not a claim
+#: about the clip, never a gold label; counted wrong everywhere and reported as a refusal rate
+REFUSED = "refused"
 
 #: the gold labels a probe of each condition can have (shift: by the sign of ``tau``)
 GOLD_LABELS: dict[str, tuple[str, ...]] = {

@@ -22,6 +22,7 @@ from .scores import (
     gaps,
     offset_error,
     pair_accuracy,
+    refusal_rate,
     score_probes,
     unparseable_rate,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "pair_accuracy",
     "parse_answer",
     "parse_answers",
+    "refusal_rate",
     "score_probes",
     "stated_offset",
     "unparseable_rate",

@@ -28,6 +28,7 @@ COMPARED: tuple[str, ...] = (
     *(f"gap/{d}" for d in DIMENSIONS),
     *(f"pair_accuracy/{d}" for d in DIMENSIONS),
     "unparseable_rate",
+    "refusal_rate",
 )
 
 
@@ -68,8 +69,8 @@ def mcnemar(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> dict[str, f
 
 
 def _pair_correct(p: ProbeArrays, dim: int) -> np.ndarray:
-    complete, both, pair_dim, _ = pair_table(p)
-    return both[complete & (pair_dim == dim)]
+    both, pair_dim, _ = pair_table(p)
+    return both[pair_dim == dim]
 
 
 def compare(
@@ -85,6 +86,8 @@ def compare(
     confidence: float = 0.95,
     seed: int = 0,
     judge: Judge | None = None,
+    judge_b: Judge | None = None,
+    judge_all: bool = False,
 ) -> dict:
     """Compare prediction sets A and B on the same probes (differences are B - A).
 
@@ -98,12 +101,16 @@ def compare(
         Paired bootstrap resamples (clips, or pairs without clip ids).
     confidence : float in (0, 1)
     seed : int
+    judge, judge_b : callable, optional
+        The judge of A's answers and of B's (default: ``judge``), as for
+        :func:`~thud_metrics.score_probes`; e.g. each run's own cached judge.
+    judge_all : bool
 
     Returns
     -------
     comparison : dict
         ``paired_bootstrap``: for ``avg_gap``, ``avg_pair_accuracy``, each ``gap/<dim>``,
-        each ``pair_accuracy/<dim>`` and ``unparseable_rate``: ``a``, ``b``, ``diff``,
+        each ``pair_accuracy/<dim>``, ``unparseable_rate`` and ``refusal_rate``: ``a``, ``b``, ``diff``,
         ``ci`` of the difference and a two-sided bootstrap ``p_value`` (twice the share of
         resamples on the far side of 0). ``mcnemar``: exact tests on probe correctness
         (``probes``) and on pair correctness per dimension (``pairs``). Plus ``unit``,
@@ -127,8 +134,9 @@ def compare(
             f"predictions_a has {n} entries but predictions_b has {len(predictions_b)}: "
             "both sets must answer the same probes, in the same order"
         )
-    pa = encode_probes(predictions_a, references, conditions, dimensions, pair_ids, None, clip_ids, judge=judge)
-    pb = encode_probes(predictions_b, references, conditions, dimensions, pair_ids, None, clip_ids, judge=judge)
+    judge_b = judge if judge_b is None else judge_b
+    pa = encode_probes(predictions_a, references, conditions, dimensions, pair_ids, None, clip_ids, judge=judge, judge_all=judge_all)
+    pb = encode_probes(predictions_b, references, conditions, dimensions, pair_ids, None, clip_ids, judge=judge_b, judge_all=judge_all)
     num_a, den_a = unit_counts(pa)
     num_b, den_b = unit_counts(pb)
     k = num_a.shape[1]

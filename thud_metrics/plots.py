@@ -62,6 +62,7 @@ _CATEGORY_STYLE = {  # label, colour
     "shift": ("Said early/delayed (hallucinated shift)", "#8e24aa"),
     "silent": ("Said silent", "#546e7a"),
     "mismatched": ("Said mismatched", "#8d6e63"),
+    "refused": ("Refused (no audio)", "#90a4ae"),
     "unknown": ("Unreadable", "#cfd8dc"),
 }
 #: model colours, in order (Okabe-Ito, readable by colour-blind readers)

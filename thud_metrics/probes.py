@@ -12,14 +12,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from thud_dataset.vocab import CONDITIONS, DIMENSION_OF, DIMENSIONS, GOLD_LABELS, LABELS, UNKNOWN
+from thud_dataset.vocab import (
+    CONDITIONS,
+    DIMENSION_OF,
+    DIMENSIONS,
+    GOLD_LABELS,
+    LABELS,
+    REFUSED,
+    UNKNOWN,
+)
 
-from .parsing import Judge, _parse_unique
+from .parsing import Judge, read_answers
 
-#: label codes: LABELS in order, then unknown
-LABEL_CODES: tuple[str, ...] = (*LABELS, UNKNOWN)
-SYNCED, EARLY, DELAYED, SILENT, MISMATCHED, UNKNOWN_CODE = map(
-    LABEL_CODES.index, ("synced", "early", "delayed", "silent", "mismatched", UNKNOWN)
+#: reading codes: the LABELS in order, then the two readings that are never gold:
+#: refused (the answer says the model has no audio) and unknown (unreadable)
+LABEL_CODES: tuple[str, ...] = (*LABELS, REFUSED, UNKNOWN)
+SYNCED, EARLY, DELAYED, SILENT, MISMATCHED, REFUSED_CODE, UNKNOWN_CODE = map(
+    LABEL_CODES.index, ("synced", "early", "delayed", "silent", "mismatched", REFUSED, UNKNOWN)
 )
 ORIGINAL, SHIFT, MUTE, SWAP = map(CONDITIONS.index, ("original", "shift", "mute", "swap"))
 SYNC, EXISTENCE, CONSISTENCY = map(DIMENSIONS.index, ("sync", "existence", "consistency"))
@@ -37,7 +46,8 @@ class ProbeArrays:
     Attributes
     ----------
     pred, gold : int8 arrays
-        Label codes (index into :data:`LABEL_CODES`; 5 is unknown; gold is never unknown).
+        Reading codes (index into :data:`LABEL_CODES`: the labels, then ``refused`` and
+        ``unknown``; gold is always one of the labels).
     cond, dim : int8 arrays
         Indexes into ``vocab.CONDITIONS`` and ``vocab.DIMENSIONS``.
     offset : float64 array
@@ -45,10 +55,14 @@ class ProbeArrays:
     stated : float64 array
         The signed offset the answer states (NaN where it states none).
     pair : int64 array or None
-        Pair index in ``[0, n_pairs)``; None when no pair ids were given.
+        Pair-id index in ``[0, n_pairs)``; None when no pair ids were given. A pair id
+        groups one original probe with its intervened probes (one, or several for an
+        offset sweep); each (original, intervened) couple is one pair of pair accuracy.
     unit : int64 array
         Resampling unit of the bootstrap: the clip, or the pair when no clip ids were given.
     unit_kind : {"clip", "pair", "probe"}
+    judge : dict or None
+        What the judge did (see :func:`~thud_metrics.parsing.read_answers`); None without one.
     """
 
     pred: np.ndarray
@@ -62,6 +76,7 @@ class ProbeArrays:
     unit: np.ndarray
     n_units: int
     unit_kind: str
+    judge: dict | None = None
 
     def __len__(self) -> int:
         return len(self.pred)
@@ -143,6 +158,7 @@ def encode_probes(
     clip_ids: Sequence[str] | None = None,
     *,
     judge: Judge | None = None,
+    judge_all: bool = False,
 ) -> ProbeArrays:
     """Check and encode the metric inputs.
 
@@ -154,15 +170,19 @@ def encode_probes(
         Gold labels; must agree with the condition (``vocab.gold_label``).
     conditions, dimensions : sequence of str, length n
     pair_ids : sequence of str, length n, optional
-        Each pair is one original probe and at most one intervened probe of the same
-        dimension (and clip). An intervened probe whose pair has no original is an error.
+        A pair id groups one original probe with the intervened probes of the same
+        dimension (and clip): usually one, several for an offset sweep (K shifts of one
+        clip share its sync original). An intervened probe whose pair has no original is
+        an error.
     offsets : sequence of float or None, length n, optional
         ``tau`` (seconds); 0 (or None) for non-shift probes, signed like the reference
         for shift probes.
     clip_ids : sequence of str, length n, optional
         The bootstrap resamples clips; without clip ids it resamples pairs (or probes).
     judge : callable, optional
-        Passed to :func:`~thud_metrics.parse_answers`.
+        Reads the answers the rules cannot (or, with ``judge_all``, every answer); see
+        :func:`~thud_metrics.parse_answers`.
+    judge_all : bool
 
     Raises
     ------
@@ -232,7 +252,7 @@ def encode_probes(
             "(tau > 0 is 'delayed', tau < 0 is 'early')",
         )
 
-    index, labels, stated_u = _parse_unique(predictions, dimensions, judge)
+    index, labels, stated_u, judge_report = read_answers(predictions, dimensions, judge=judge, judge_all=judge_all)
     pred = _codes(labels, "parsed predictions", LABEL_CODES)[index]
     stated = stated_u[index]
 
@@ -255,13 +275,13 @@ def encode_probes(
         unit, n_units, kind = np.arange(n), n, "probe"
     return ProbeArrays(
         pred=pred, gold=gold, cond=cond, dim=dim, offset=offset, stated=stated,
-        pair=pair, n_pairs=n_pairs, unit=unit, n_units=n_units, unit_kind=kind,
+        pair=pair, n_pairs=n_pairs, unit=unit, n_units=n_units, unit_kind=kind, judge=judge_report,
     )  # fmt: skip
 
 
 def _check_pairs(pair: np.ndarray, pair_names: Sequence, cond: np.ndarray, dim: np.ndarray, clip: np.ndarray | None) -> None:
-    """Each pair: at most one original and one intervened probe, an original for every
-    intervened probe, one dimension, one clip."""
+    """Each pair id: at most one original probe, an original for every intervened probe,
+    one dimension, one clip. Several intervened probes may share an original (a sweep)."""
     n_pairs = len(pair_names)
     is_orig = cond == ORIGINAL
     n_orig = np.bincount(pair, weights=is_orig, minlength=n_pairs)
@@ -279,10 +299,9 @@ def _check_pairs(pair: np.ndarray, pair_names: Sequence, cond: np.ndarray, dim: 
             name = name.item() if isinstance(name, np.generic) else name  # np.str_ -> str
             raise ValueError(f"pair_id {name!r} (rows {rows_of(p)}) {what}{more}")
 
-    first(n_int > 1, "has more than one intervened probe; a pair is one original + one intervened probe")
-    first(n_orig > 1, "has more than one original probe; a pair is one original + one intervened probe")
+    first(n_orig > 1, "has more than one original probe; a pair id groups one original with its intervened probes")
     first(
-        (n_int == 1) & (n_orig == 0),
+        (n_int >= 1) & (n_orig == 0),
         "has an intervened probe but no original probe: score the original split with the intervened ones",
     )
     # all probes of a pair share a dimension (and a clip)
@@ -290,10 +309,10 @@ def _check_pairs(pair: np.ndarray, pair_names: Sequence, cond: np.ndarray, dim: 
     hi = np.full(n_pairs, -1, dtype=np.int8)
     np.minimum.at(lo, pair, dim)
     np.maximum.at(hi, pair, dim)
-    first(lo != hi, "mixes dimensions; both probes of a pair must test the same dimension")
+    first(lo != hi, "mixes dimensions; all probes of a pair must test the same dimension")
     if clip is not None:
         lo_c = np.full(n_pairs, np.iinfo(np.int64).max)
         hi_c = np.full(n_pairs, -1)
         np.minimum.at(lo_c, pair, clip)
         np.maximum.at(hi_c, pair, clip)
-        first(lo_c != hi_c, "spans two clips; both probes of a pair come from one clip")
+        first(lo_c != hi_c, "spans two clips; all probes of a pair come from one clip")

@@ -340,6 +340,8 @@ class ScoredRuns:
     bands: tuple[float, ...]
     n_resamples: int
     seed: int
+    #: the judge of each set as given (None: the rules alone)
+    judges: list
 
     def payload(self) -> dict:
         """What ``results.json`` holds."""
@@ -353,19 +355,28 @@ class ScoredRuns:
         }
 
 
-def _memo(judge: Judge | None) -> Judge | None:
-    """The judge asked once per distinct (answer, dimension), however often it is read."""
-    if judge is None:
-        return None
-    seen: dict = {}
+class _Remembering:
+    """A judge that is asked once per distinct (answer, dimension), however often the pipeline
+    reads the answers (scores, readings, comparisons); it keeps the judge's ``name`` and its
+    batch call ``judge_many`` (one call for many answers) when it has one."""
 
-    def ask(answer, dimension):
-        key = (answer, dimension)
-        if key not in seen:
-            seen[key] = judge(answer, dimension)
-        return seen[key]
+    def __init__(self, judge: Judge):
+        self.judge = judge
+        self.name = getattr(judge, "name", None) or getattr(judge, "__qualname__", None) or type(judge).__name__
+        self._replies: dict[tuple, str] = {}
 
-    return ask
+    def __call__(self, answer: str, dimension: str | None) -> str:
+        return self.judge_many([(answer, dimension)])[0]
+
+    def judge_many(self, items: list[tuple[str, str | None]]) -> list[str]:
+        new = list(dict.fromkeys(i for i in items if i not in self._replies))
+        if new:
+            many = getattr(self.judge, "judge_many", None)
+            replies = list(many(new)) if callable(many) else [self.judge(a, d) for a, d in new]
+            if len(replies) != len(new):
+                raise ValueError(f"the judge returned {len(replies)} replies for {len(new)} answers")
+            self._replies.update(zip(new, replies, strict=True))
+        return [self._replies[i] for i in items]
 
 
 def score_predictions(
@@ -379,7 +390,8 @@ def score_predictions(
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
-    judge: Judge | None = None,
+    judges: Judge | Sequence[Judge | None] | None = None,
+    judge_all: bool = False,
     **score_kwargs,
 ) -> ScoredRuns:
     """Score prediction sets on a dataset's probes: read → align → score → summaries →
@@ -397,8 +409,13 @@ def score_predictions(
         |tau| band edges (default :data:`~thud_metrics.DEFAULT_BANDS`).
     n_resamples, confidence, seed :
         The clip bootstrap of every interval and of the paired comparisons (0: none).
-    judge : callable, optional
-        Reads answers the rules leave ``unknown``; asked once per distinct answer.
+    judges : callable or sequence of callables, optional
+        The LLM judge (:mod:`thud_metrics.judge`) of every set, or one per set (``None``
+        for a set read by the rules alone). Each is asked once per distinct answer, however
+        often the pipeline reads it.
+    judge_all : bool
+        Judge every answer, not only those the rules cannot read (see
+        :func:`~thud_metrics.score_probes`).
     **score_kwargs :
         Passed on to :func:`~thud_metrics.score_probes`.
 
@@ -427,16 +444,21 @@ def score_predictions(
     names = list(names) if names is not None else unique_names(prediction_sets)
     if len(set(names)) != len(names):
         raise ValueError(f"model names must be unique; got {names}")
-    judge = _memo(judge)
+    if judges is None or callable(judges):
+        judges = [judges] * len(prediction_sets)
+    if len(judges) != len(prediction_sets):
+        raise ValueError(f"got {len(judges)} judges for {len(prediction_sets)} prediction sets")
+    remembering = {id(j): _Remembering(j) for j in judges if j is not None}
+    asked = [None if j is None else remembering[id(j)] for j in judges]
     pairs = couples(probes)
     results, readings, aligned = {}, [], []
-    for name, pset in zip(names, prediction_sets, strict=True):
+    for name, pset, judge in zip(names, prediction_sets, asked, strict=True):
         answers, n_missing = align_predictions(pset, probes, allow_missing=allow_missing)
         aligned.append(answers)
         r = score_answers(answers, probes, bands=bands, n_resamples=n_resamples, confidence=confidence,
-                          seed=seed, judge=judge, **score_kwargs)  # fmt: skip
+                          seed=seed, judge=judge, judge_all=judge_all, **score_kwargs)  # fmt: skip
         r["run"] = run_summary(pset, n_missing)
-        p = encode_probes(answers, *_probe_args(probes), judge=judge)
+        p = encode_probes(answers, *_probe_args(probes), judge=judge, judge_all=judge_all)
         extra = offset_summaries(p, bands, n_resamples=n_resamples, confidence=confidence, seed=seed)
         for label, ci in extra.pop("ci_by_offset", {}).items():
             r["accuracy_by_offset"][label]["ci"] = ci
@@ -448,16 +470,16 @@ def score_predictions(
 
     comparisons = {}
     if len(prediction_sets) > 1 and n_resamples > 0:
-        for name, answers in zip(names[1:], aligned[1:], strict=True):
+        for name, answers, judge in zip(names[1:], aligned[1:], asked[1:], strict=True):
             comparisons[f"{name} vs {names[0]}"] = compare(
                 aligned[0], answers, probes["label"], probes["condition"], probes["dimension"],
                 probes["pair_id"], probes["clip_id"], n_resamples=n_resamples, confidence=confidence,
-                seed=seed, judge=judge,
+                seed=seed, judge=asked[0], judge_b=judge, judge_all=judge_all,
             )  # fmt: skip
     return ScoredRuns(
         dataset=str(dataset), probes=probes, names=names, sets=list(prediction_sets), readings=readings,
         results=results, comparisons=comparisons, couples=pairs, bands=bands, n_resamples=n_resamples,
-        seed=seed,
+        seed=seed, judges=list(judges),
     )  # fmt: skip
 
 
@@ -531,19 +553,24 @@ TABLE_EXTENSIONS = {"markdown": "md", "latex": "tex", "csv": "csv", "json": "jso
 def save_scores(scored: ScoredRuns, out_dir: str | Path, *, plots: bool = True, fmt: str = "text") -> dict:
     """Write what ``thud score`` leaves in its output folder.
 
-    ``results.json`` (:meth:`ScoredRuns.payload`), the table in ``fmt`` as ``table.<ext>``
-    (not for ``text``; with ``csv`` the comparisons go to ``comparisons.csv``) and the
-    plots (:func:`thud_metrics.plots.plot_all`) unless ``plots=False``.
+    ``results.json`` (:meth:`ScoredRuns.payload`), the judge's disagreement and unreadable
+    lists when a judge was used (:func:`thud_metrics.judge.write_judge_files`, which moves
+    them out of the results), the table in ``fmt`` as ``table.<ext>`` (not for ``text``;
+    with ``csv`` the comparisons go to ``comparisons.csv``) and the plots
+    (:func:`thud_metrics.plots.plot_all`) unless ``plots=False``.
 
     Returns
     -------
     paths : dict
-        ``results`` (Path), ``tables`` (list of Path), ``plots`` (list of Path).
+        ``results`` (Path), ``judge``, ``tables``, ``plots`` (lists of Path).
     """
+    from .judge import write_judge_files
     from .tables import comparisons_csv, render
 
     out_dir = Path(out_dir)
-    paths: dict = {"results": write_json(out_dir / "results.json", scored.payload()), "tables": [], "plots": []}
+    judge_files = write_judge_files(out_dir, scored.results)  # the judge's lists go to their own files
+    paths: dict = {"results": write_json(out_dir / "results.json", scored.payload()), "tables": [], "plots": [],
+                   "judge": judge_files}  # fmt: skip
     if fmt != "text":
         table = out_dir / f"table.{TABLE_EXTENSIONS[fmt]}"
         table.write_text(render(scored.results, scored.comparisons, fmt), encoding="utf-8")

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from thud_dataset.vocab import CONDITIONS, DIMENSIONS, GOLD_LABELS, INTERVENTION_OF, LABELS
+from thud_dataset.vocab import CONDITIONS, DIMENSIONS, GOLD_LABELS, INTERVENTION_OF, LABELS, REFUSED
 
 from .parsing import Judge, parse_answers
 from .probes import (
@@ -25,6 +25,7 @@ from .probes import (
     EARLY,
     LABEL_CODES,
     ORIGINAL,
+    REFUSED_CODE,
     SHIFT,
     SYNC,
     SYNCED,
@@ -45,6 +46,7 @@ __all__ = [
     "offset_error",
     "pair_accuracy",
     "score_probes",
+    "refusal_rate",
     "unparseable_rate",
 ]
 
@@ -59,6 +61,7 @@ DECOMPOSITION_CATEGORIES: tuple[str, ...] = (
     "shift",  # early/delayed where the audio was not shifted: hallucinated shift
     "silent",  # a wrong "silent"
     "mismatched",  # a wrong "mismatched"
+    "refused",  # "I have no audio": no claim about the clip
     "unknown",  # unreadable
 )
 
@@ -76,7 +79,7 @@ def accuracy(
 ) -> dict[str, dict[str, float]]:
     """Accuracy per (dimension, condition): the share of probes whose answer is the gold label.
 
-    Unreadable answers (``unknown``) count as wrong. A shift probe is right only with the
+    Unreadable answers (``unknown``) and refusals (``refused``) count as wrong. A shift probe is right only with the
     right direction.
 
     Returns
@@ -138,10 +141,12 @@ def pair_accuracy(
 ) -> dict[str, float]:
     """Per dimension, the share of pairs with *both* probes right.
 
-    A pair is the original probe and the intervened probe of one clip and one dimension. A
+    A pair is the original probe and an intervened probe of one clip and one dimension. A
     constant answer gets one of the two wrong, so it scores 0 here whatever its accuracy:
-    this is the number a prior cannot game. Pairs whose intervened probe is absent are not
-    counted; an intervened probe without its original is an error.
+    this is the number a prior cannot game. When several intervened probes share one
+    original (an offset sweep: K shifts of one clip), each (original, intervened) couple
+    is one pair. Originals whose intervened probes are absent are not counted; an
+    intervened probe without its original is an error.
 
     Returns
     -------
@@ -153,6 +158,12 @@ def pair_accuracy(
     >>> pair_accuracy(["synced", "synced", "synced", "delayed"], ["synced", "early", "synced", "delayed"],
     ...               ["original", "shift", "original", "shift"], ["sync"] * 4, ["p1", "p1", "p2", "p2"])
     {'sync': 0.5, 'existence': nan, 'consistency': nan}
+
+    One original with two shifts (a sweep) is two pairs; here one of them is right:
+
+    >>> pair_accuracy(["synced", "early", "synced"], ["synced", "early", "delayed"],
+    ...               ["original", "shift", "shift"], ["sync"] * 3, ["p1"] * 3)["sync"]
+    0.5
     """
     p = encode_probes(predictions, references, conditions, dimensions, pair_ids)
     point = _point(p)
@@ -168,7 +179,7 @@ def error_rates(
     """The error rates of the paper's Fig. 3, each in [0, 1] (NaN with an empty denominator).
 
     ============================  ====================================================
-    ``mute_hallucination``        P(a sound is claimed | mute): parsed and not ``silent``
+    ``mute_hallucination``        P(a sound is claimed | mute): read, and not ``silent``
     ``false_silence``             P(``silent`` | original, existence)
     ``swap_false_match``          P(``synced`` | swap)
     ``swap_false_mismatch``       P(``mismatched`` | original, consistency)
@@ -179,8 +190,8 @@ def error_rates(
 
     The rates on original probes are taken on the dimension whose prompt offers that label
     (a ``silent`` answer is an option of the existence question only). Unreadable answers
-    are in the denominators but never in a numerator: they are reported by
-    :func:`unparseable_rate`, not credited to an error.
+    and refusals are in the denominators but never in a numerator: they are reported by
+    :func:`unparseable_rate` and :func:`refusal_rate`, not credited to an error.
 
     Examples
     --------
@@ -207,6 +218,24 @@ def unparseable_rate(predictions: Sequence[str | None], dimensions: Sequence[str
         raise ValueError("no probes to score: predictions is empty")
     labels, _ = parse_answers(predictions, dimensions)
     return float(np.mean(labels == "unknown"))
+
+
+def refusal_rate(predictions: Sequence[str | None], dimensions: Sequence[str] | None = None) -> float:
+    """The share of answers that refuse: the model says it has no audio or cannot hear it.
+
+    A refusal is no claim about the clip (never ``silent``); it is counted wrong like an
+    unreadable answer and is evidence that the audio does not reach the model.
+
+    Examples
+    --------
+    >>> refusal_rate(["A", "I'm sorry, I can't process audio.", None, "No audio was provided to me."])
+    0.5
+    """
+    predictions = list(predictions)
+    if not predictions:
+        raise ValueError("no probes to score: predictions is empty")
+    labels, _ = parse_answers(predictions, dimensions)
+    return float(np.mean(labels == REFUSED))
 
 
 def _confusion_counts(p: ProbeArrays) -> np.ndarray:
@@ -239,8 +268,9 @@ def confusion(
     -------
     confusion : dict
         ``{condition: {gold: {predicted: count}}}``; every condition, its possible gold
-        labels (``early``/``delayed`` for shift, one label otherwise) and all six predicted
-        labels (``unknown`` last) are present, zero where nothing was counted.
+        labels (``early``/``delayed`` for shift, one label otherwise) and all seven readings
+        (the five labels, then ``refused`` and ``unknown``) are present, zero where nothing
+        was counted.
 
     Examples
     --------
@@ -269,7 +299,7 @@ def decomposition(conf: dict[str, dict[str, dict[str, int]]]) -> dict[str, dict[
     --------
     >>> conf = confusion(["synced", "silent", "early", "x"], ["silent"] * 4, ["mute"] * 4, ["existence"] * 4)
     >>> decomposition(conf)["mute"]
-    {'correct': 0.25, 'synced': 0.25, 'wrong_direction': 0.0, 'shift': 0.25, 'silent': 0.0, 'mismatched': 0.0, 'unknown': 0.25}
+    {'correct': 0.25, 'synced': 0.25, 'wrong_direction': 0.0, 'shift': 0.25, 'silent': 0.0, 'mismatched': 0.0, 'refused': 0.0, 'unknown': 0.25}
     """
     out = {}
     for cond, by_gold in conf.items():
@@ -393,12 +423,13 @@ def _counts(p: ProbeArrays) -> dict:
     per_cell = nest(
         {f"{d}/{c}": int(np.sum((p.dim == DIMENSIONS.index(d)) & (p.cond == CONDITIONS.index(c)))) for d, c in ACC_CELLS}
     )
-    complete, _, pair_dim, _ = pair_table(p)
+    _, pair_dim, _ = pair_table(p)
     return {
         "probes": len(p),
         "per_condition": per_cell,
-        "pairs": {d: int(np.sum(complete & (pair_dim == i))) for i, d in enumerate(DIMENSIONS)},
+        "pairs": {d: int(np.sum(pair_dim == i)) for i, d in enumerate(DIMENSIONS)},
         "unknown": int(np.sum(p.pred == LABEL_CODES.index("unknown"))),
+        "refused": int(np.sum(p.pred == REFUSED_CODE)),
         "answers_with_direction": int(np.sum((p.pred == EARLY) | (p.pred == DELAYED))),
         "answers_synced": int(np.sum(p.pred == SYNCED)),
         p.unit_kind + "s": p.n_units,
@@ -419,6 +450,7 @@ def score_probes(
     confidence: float = 0.95,
     seed: int = 0,
     judge: Judge | None = None,
+    judge_all: bool = False,
 ) -> dict:
     """Every thud_gap number in one dict (what the ``thud_gap`` evaluate module returns).
 
@@ -440,15 +472,21 @@ def score_probes(
     seed : int
         Seed of the bootstrap: the same seed gives the same intervals.
     judge : callable, optional
-        Reads answers the rules leave ``unknown``; see :func:`~thud_metrics.parse_answers`.
+        ``judge(answer, dimension) -> reply``, e.g. :func:`thud_metrics.judge.make_judge`.
+        By default it reads the answers the rules leave ``unknown``; see
+        :func:`~thud_metrics.parse_answers`.
+    judge_all : bool
+        Ask the judge about every answer and score its verdicts; ``judge`` in the results
+        then holds the agreement of the rules and the judge (counts, Cohen's kappa).
 
     Returns
     -------
     results : dict
         ``avg_gap``, ``gap``, ``accuracy``, ``pair_accuracy``, ``avg_pair_accuracy``,
-        ``rates``, ``unparseable_rate``, ``confusion``, ``accuracy_by_offset``,
-        ``offset_error``, ``counts`` and, when ``n_resamples > 0``, ``ci`` (the same keys as
-        the headline numbers, each ``[low, high]``, plus how they were made).
+        ``rates``, ``unparseable_rate``, ``refusal_rate``, ``confusion``, ``accuracy_by_offset``,
+        ``offset_error``, ``counts``, when ``n_resamples > 0`` ``ci`` (the same keys as
+        the headline numbers, each ``[low, high]``, plus how they were made), and with a
+        judge ``judge`` (what it was asked, unreadable replies, disagreements, agreement).
 
     Examples
     --------
@@ -462,7 +500,9 @@ def score_probes(
     >>> r["avg_gap"], r["pair_accuracy"], r["rates"]["mute_hallucination"]
     (1.0, {'sync': 0.0, 'existence': 0.0, 'consistency': 0.0}, 1.0)
     """
-    p = encode_probes(predictions, references, conditions, dimensions, pair_ids, offsets, clip_ids, judge=judge)
+    p = encode_probes(
+        predictions, references, conditions, dimensions, pair_ids, offsets, clip_ids, judge=judge, judge_all=judge_all
+    )
     counts = unit_counts(p)
     point = _point(p, counts)
     tree = nest(point)
@@ -474,6 +514,7 @@ def score_probes(
         "avg_pair_accuracy": point["avg_pair_accuracy"],
         "rates": tree["rates"],
         "unparseable_rate": point["unparseable_rate"],
+        "refusal_rate": point["refusal_rate"],
         "confusion": _confusion(p),
         "accuracy_by_offset": _accuracy_by_offset(p, bands),
         "offset_error": _offset_error(p),
@@ -483,4 +524,6 @@ def score_probes(
         from .bootstrap import _bootstrap_ci
 
         results["ci"] = _bootstrap_ci(p, n_resamples=n_resamples, confidence=confidence, seed=seed, counts=counts)
+    if p.judge is not None:
+        results["judge"] = p.judge
     return results

@@ -21,6 +21,7 @@ from .probes import (
     MISMATCHED,
     MUTE,
     ORIGINAL,
+    REFUSED_CODE,
     SHIFT,
     SILENT,
     SWAP,
@@ -50,6 +51,7 @@ STAT_KEYS: tuple[str, ...] = (
     *(f"pair_accuracy/{d}" for d in DIMENSIONS),
     *(f"rates/{r}" for r in RATE_NAMES),
     "unparseable_rate",
+    "refusal_rate",
 )
 
 
@@ -62,11 +64,13 @@ def _probe_masks(p: ProbeArrays) -> list[tuple[np.ndarray, np.ndarray]]:
     for d, c in ACC_CELLS:
         den = (dim == DIMENSIONS.index(d)) & (cond == CONDITIONS.index(c))
         out.append((den & correct, den))
-    parsed = pred != UNKNOWN_CODE
+    # a claim about the clip: neither unreadable nor a refusal ("I have no audio")
+    parsed = (pred != UNKNOWN_CODE) & (pred != REFUSED_CODE)
     direction = (pred == EARLY) | (pred == DELAYED)
     mute, swap, shift = cond == MUTE, cond == SWAP, cond == SHIFT
-    # unknown answers sit in every denominator but in no numerator: an unreadable answer is
-    # counted wrong (accuracy) and reported (unparseable_rate), never credited to an error
+    # unknown and refused answers sit in every denominator but in no numerator: they are
+    # counted wrong (accuracy) and reported (unparseable_rate, refusal_rate), never
+    # credited to a particular error
     rates = {
         "mute_hallucination": (mute & parsed & (pred != SILENT), mute),
         "false_silence": (orig & (dim == EXISTENCE) & (pred == SILENT), orig & (dim == EXISTENCE)),
@@ -80,25 +84,35 @@ def _probe_masks(p: ProbeArrays) -> list[tuple[np.ndarray, np.ndarray]]:
         "hallucinated_shift": (orig & (dim == SYNC) & direction, orig & (dim == SYNC)),
     }
     out.extend(rates[name] for name in RATE_NAMES)
-    out.append((~parsed, np.ones(len(p), dtype=bool)))
+    everything = np.ones(len(p), dtype=bool)
+    out.append((pred == UNKNOWN_CODE, everything))
+    out.append((pred == REFUSED_CODE, everything))
     return out
 
 
-def pair_table(p: ProbeArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per pair: (complete, both correct, dimension, unit). A pair is complete when it has
-    its intervened probe (encode_probes guarantees the original)."""
-    n = p.n_pairs
-    if p.pair is None or n == 0:
+def pair_table(p: ProbeArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs of pair accuracy: one per intervened probe that has a pair id, coupled with
+    its pair's original probe (encode_probes guarantees there is one).
+
+    A pair id usually holds one original and one intervened probe; an offset sweep gives
+    one original several intervened probes, and each (original, intervened) couple is then
+    one pair, right when both of its probes are. An original whose intervened probes are
+    absent makes no pair.
+
+    Returns
+    -------
+    both, dim, unit : arrays of shape (n_pairs_complete,)
+        Per pair: both probes right (bool), its dimension code, its resampling unit.
+    """
+    if p.pair is None or p.n_pairs == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return empty.astype(bool), empty.astype(bool), empty, empty
-    size = np.bincount(p.pair, minlength=n)
-    n_correct = np.bincount(p.pair, weights=p.correct, minlength=n)
-    pair_dim = np.empty(n, dtype=np.int64)
-    pair_dim[p.pair] = p.dim
-    pair_unit = np.empty(n, dtype=np.int64)
-    pair_unit[p.pair] = p.unit
-    complete = size == 2
-    return complete, complete & (n_correct == 2), pair_dim, pair_unit
+        return empty.astype(bool), empty, empty
+    orig = p.cond == ORIGINAL
+    orig_right = np.zeros(p.n_pairs, dtype=bool)
+    orig_right[p.pair[orig]] = p.correct[orig]
+    inter = ~orig
+    both = p.correct[inter] & orig_right[p.pair[inter]]
+    return both, p.dim[inter].astype(np.int64), p.unit[inter]
 
 
 def unit_counts(p: ProbeArrays) -> tuple[np.ndarray, np.ndarray]:
@@ -110,10 +124,10 @@ def unit_counts(p: ProbeArrays) -> tuple[np.ndarray, np.ndarray]:
         col = j if j < len(ACC_CELLS) else j + len(DIMENSIONS)
         num[:, col] = np.bincount(p.unit[nm], minlength=m)
         den[:, col] = np.bincount(p.unit[dm], minlength=m)
-    complete, both, pair_dim, pair_unit = pair_table(p)
+    both, pair_dim, pair_unit = pair_table(p)
     for i in range(len(DIMENSIONS)):
         col = len(ACC_CELLS) + i
-        sel = complete & (pair_dim == i)
+        sel = pair_dim == i
         num[:, col] = np.bincount(pair_unit[sel & both], minlength=m)
         den[:, col] = np.bincount(pair_unit[sel], minlength=m)
     return num, den

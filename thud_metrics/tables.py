@@ -128,8 +128,9 @@ def format_p_value(p: float | None, n_resamples: int | None = None) -> str:
 
 def format_table(results: dict[str, dict]) -> str:
     """The paper's Table 1 as text, one row per model: original and intervened accuracy per
-    dimension, avg gap (with its CI when computed), pair accuracy and the unreadable share.
-    All values in percent; ``-`` where undefined.
+    dimension, avg gap (with its CI when computed), pair accuracy, the unreadable share and
+    the refusal rate (answers that say the model has no audio; absent from results made
+    before refusals were read). All values in percent; ``-`` where undefined.
 
     Examples
     --------
@@ -140,8 +141,8 @@ def format_table(results: dict[str, dict]) -> str:
     ...                  ["a", "a", "b", "b", "c", "c"], n_resamples=0)
     >>> print(format_table({"always-synced": r}))
                        Sync       Existence   Consistency                       Pair accuracy
-    model           Orig  Shift   Orig  Mute   Orig  Swap  Avg Gap  95% CI  Sync  Exist  Cons  Avg  Unread
-    always-synced  100.0    0.0  100.0   0.0  100.0   0.0    100.0       -   0.0    0.0   0.0  0.0     0.0
+    model           Orig  Shift   Orig  Mute   Orig  Swap  Avg Gap  95% CI  Sync  Exist  Cons  Avg  Unread  Refused
+    always-synced  100.0    0.0  100.0   0.0  100.0   0.0    100.0       -   0.0    0.0   0.0  0.0     0.0      0.0
     """
     columns: list[tuple[str, str, object]] = []
     for col in table_columns(results):

@@ -12,6 +12,8 @@ Everything a user calls is importable from here; modules load on first use, so
   baseline without learned weights;
 * :class:`TransformersOmniAnswerer` — a local ``transformers`` omni model;
 * :class:`OpenAICompatAnswerer` — a model behind an OpenAI-compatible server;
+* :func:`make_judge` — an answer judge from ``openai:MODEL`` or ``transformers:PATH``
+  (:class:`TransformersJudge` for the latter);
 * :func:`make_answerer` — an answerer from a ``--model`` spec; :func:`run_probes` — answer a
   dataset's probes into a resumable predictions file (a :class:`ProbeRun` with
   :class:`RunSettings`; serially, ``concurrency`` requests in flight, or in batches); :func:`check_audio` — does the sound
@@ -42,6 +44,8 @@ _LAZY = {
     "AudioCheckResult": ("audio_check", "AudioCheckResult"),
     "recommend_audio_mode": ("audio_check", "recommend_audio_mode"),
     "LMMS_EVAL_TASK_DIR": ("lmms_eval_task", "LMMS_EVAL_TASK_DIR"),
+    "make_judge": ("adapters.transformers_judge", "make_judge"),
+    "TransformersJudge": ("adapters.transformers_judge", "TransformersJudge"),
 }
 
 __all__ = ["Answerer", *sorted(_LAZY)]

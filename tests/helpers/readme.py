@@ -109,12 +109,14 @@ def check_pip_install(args: list[str], repo: Path) -> tuple[bool, str]:
         return False, f"cannot read the install target {spec!r}"
     target = (repo / m["path"]).resolve()
     extras = [e.strip() for e in (m["extras"] or "").split(",") if e.strip()]
-    try:
-        dist = metadata.distribution("thud")
-    except metadata.PackageNotFoundError:
-        return False, "thud is not installed in the environment running the tests"
     import json
 
+    # the installed record (dist-info with direct_url.json), not the thud.egg-info an
+    # editable build leaves in the source tree (found first when the tree is on sys.path)
+    dists = sorted(metadata.distributions(name="thud"), key=lambda d: d.read_text("direct_url.json") is None)
+    if not dists:
+        return False, "thud is not installed in the environment running the tests"
+    dist = dists[0]
     direct = json.loads(dist.read_text("direct_url.json") or "{}")
     where = Path(direct.get("url", "").removeprefix("file://")).resolve() if direct.get("url") else None
     if not direct.get("dir_info", {}).get("editable") or where != target:

@@ -312,15 +312,9 @@ class LoopbackServer:
                     status, headers = status if isinstance(status, tuple) else (status, {})
                     return status, server.error_body, headers
                 try:
-                    cap = parse_request(body)
-                    prompt = cap.texts[-1]
-                    with tempfile.TemporaryDirectory(prefix="thud-loopback-") as tmp:
-                        media = media_for_model(cap, server.behaviour, Path(tmp))
-                        answer = server.answerer.answer(str(media), prompt)
+                    answer = server.answer_request(body)
                 except Exception as e:  # a bad request is the client's bug: say so
                     return 400, {"error": {"message": f"{type(e).__name__}: {e}"}}, {}
-                with server.lock:
-                    server.captured.append(cap)
                 return (
                     200,
                     {
@@ -343,6 +337,17 @@ class LoopbackServer:
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
+
+    def answer_request(self, body: dict[str, Any]) -> str:
+        """The model's answer to one request body (a subclass may serve another model)."""
+        cap = parse_request(body)
+        prompt = cap.texts[-1]
+        with tempfile.TemporaryDirectory(prefix="thud-loopback-") as tmp:
+            media = media_for_model(cap, self.behaviour, Path(tmp))
+            answer = self.answerer.answer(str(media), prompt)
+        with self.lock:
+            self.captured.append(cap)
+        return answer
 
     @property
     def base_url(self) -> str:

@@ -1,48 +1,50 @@
 """Materialized files, decoded back: real codecs (H.264/AAC, VP8/Vorbis, MP3) and real sound.
 
 Every claim is measured on the output file: where the audio lands, that the video packets
-are the source's, that mute decodes to silence, that swap carries the donor's sound, and that
-nothing but the sound differs between the conditions of a clip.
+are the source's (the VP8 webm's: transcoded once, the same in every condition), that mute
+decodes to silence, that swap carries the donor's sound at the recipient's *visual* time,
+and that nothing but the sound differs between the conditions of a clip. The event labels
+have ``visual_time != audio_time``, as real annotations do.
 """
 
 from __future__ import annotations
 
 import shutil
-import subprocess
-from fractions import Fraction
 
 import av
 import numpy as np
 import pytest
 
+from tests.helpers.containers import ffmpeg_pcm, write_mpeg1
 from thud_dataset import media
 from thud_dataset.materialize import EncodeSettings, conform, materialize_clip
 from thud_dataset.planning import ClipPlan
 from thud_dataset.sources.base import Clip
 from thud_dataset.verify import check_condition, measure_lag, stream_layout, video_packets
 
-# (file, audio event time, tau): events from SOURCES.md; tau keeps them inside the clip
+# (file, visual time, audio event time, tau): sounds from SOURCES.md; the picture's event a
+# little before the sound, as annotators mark them; tau keeps the sound inside the clip
 REAL = [
-    ("openmpf__openmpf__video_01.mp4", 2.3, -0.8),
-    ("openmpf__openmpf__video_02.mp4", 3.8, 1.2),
-    ("openmpf__openmpf-components__toronto-highway-shortened.mp4", 2.5, -1.2),
-    ("Zulko__moviepy__big_buck_bunny_432_433.webm", 0.49, 0.3),
-    ("Zulko__moviepy__example3.mp4", 1.0, 0.5),
+    ("openmpf__openmpf__video_01.mp4", 2.05, 2.3, -0.8),
+    ("openmpf__openmpf__video_02.mp4", 3.5, 3.8, 1.2),
+    ("openmpf__openmpf-components__toronto-highway-shortened.mp4", 2.2, 2.5, -1.2),
+    ("Zulko__moviepy__big_buck_bunny_432_433.webm", 0.4, 0.49, 0.3),
+    ("Zulko__moviepy__example3.mp4", 1.25, 1.0, 0.5),
 ]
 
 
-def real_clip(real_clips_dir, name, t):
-    return Clip(name.split(".")[0], str(real_clips_dir / name), "event", t, "sound", t, source="local")
+def real_clip(real_clips_dir, name, visual, audio):
+    return Clip(name.split(".")[0], str(real_clips_dir / name), "event", visual, "sound", audio, source="local")
 
 
 @pytest.fixture(scope="module")
 def materialized(real_clips_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("real-out")
     results = {}
-    for i, (name, t, tau) in enumerate(REAL):
-        clip = real_clip(real_clips_dir, name, t)
-        donor_name, donor_t, _ = REAL[(i + 1) % len(REAL)]
-        donor = real_clip(real_clips_dir, donor_name, donor_t)
+    for i, (name, visual, audio, tau) in enumerate(REAL):
+        clip = real_clip(real_clips_dir, name, visual, audio)
+        donor_name, donor_visual, donor_audio, _ = REAL[(i + 1) % len(REAL)]
+        donor = real_clip(real_clips_dir, donor_name, donor_visual, donor_audio)
         plan = ClipPlan(clip.clip_id, "test", tau, donor.clip_id)
         results[name] = (clip, donor, tau, materialize_clip(clip, plan, donor, out))
     return out, results
@@ -52,12 +54,14 @@ def materialized(real_clips_dir, tmp_path_factory):
 def test_each_condition_decodes_to_what_it_claims(materialized, name):
     out, results = materialized
     clip, _, tau, outputs = results[name]
-    for condition, offset in (("original", 0.0), ("shift", tau), ("mute", 0.0)):
+    for condition, offset in (("original", 0.0), ("shift", tau), ("mute", 0.0), ("swap", 0.0)):
         check = check_condition(clip.path, out / outputs[condition].file_name, condition, offset)
         assert check.ok, f"{name} {condition}: {check.problems}"
     assert outputs["shift"].edited_audio_time == pytest.approx(clip.audio_time + tau)
-    # swap: same video packets, and an audio stream
-    assert video_packets(clip.path) == video_packets(out / outputs["swap"].file_name)
+    assert outputs["swap"].edited_audio_time == pytest.approx(clip.visual_time)
+    # every condition: the same video packets (the source's, or the clip's one transcode)
+    shared = {tuple(video_packets(out / o.file_name)) for o in outputs.values()}
+    assert len(shared) == 1
 
 
 @pytest.mark.parametrize("name", [r[0] for r in REAL])
@@ -97,24 +101,31 @@ def test_conditions_do_not_leak_through_the_container(materialized, name):
         assert len(stem) == 24 and all(ch in "0123456789abcdef" for ch in stem)
 
 
-def test_container_rule_mp4_for_h264_matroska_for_vp8(materialized):
-    _, results = materialized
-    for name, (_, _, _, outputs) in results.items():
-        expected = ".mkv" if name.endswith(".webm") else ".mp4"
-        assert all(o.file_name.endswith(expected) for o in outputs.values()), name
+def test_container_rule_every_probe_is_an_mp4_vp8_transcoded_once(materialized):
+    out, results = materialized
+    for name, (clip, _, _, outputs) in results.items():
+        vp8 = name.endswith(".webm")
+        assert media.probe(clip.path).video.codec == ("vp8" if vp8 else "h264")
+        for o in outputs.values():
+            assert o.file_name.endswith(".mp4"), name
+            assert o.video_transcoded is vp8, name
+            info = media.probe(out / o.file_name)
+            assert "mp4" in info.format_name.split(",") and info.video.codec == "h264"
+            assert info.audio.codec == "aac"
 
 
-def test_same_inputs_give_byte_identical_files(real_clips_dir, tmp_path):
-    name, t, tau = REAL[0]
-    clip = real_clip(real_clips_dir, name, t)
-    donor = real_clip(real_clips_dir, REAL[1][0], REAL[1][1])
+@pytest.mark.parametrize("index", [0, 3], ids=["mp4", "webm-transcoded"])
+def test_same_inputs_give_byte_identical_files(real_clips_dir, tmp_path, index):
+    name, visual, audio, tau = REAL[index]
+    clip = real_clip(real_clips_dir, name, visual, audio)
+    donor = real_clip(real_clips_dir, *REAL[(index + 1) % len(REAL)][:3])
     plan = ClipPlan(clip.clip_id, "test", tau, donor.clip_id)
     a = materialize_clip(clip, plan, donor, tmp_path / "a")
     b = materialize_clip(clip, plan, donor, tmp_path / "b")
     assert a == b
     for o in a.values():
         assert (tmp_path / "a" / o.file_name).read_bytes() == (tmp_path / "b" / o.file_name).read_bytes()
-    other = materialize_clip(clip, ClipPlan(clip.clip_id, "test", 0.5, donor.clip_id), donor, tmp_path / "c")
+    other = materialize_clip(clip, ClipPlan(clip.clip_id, "test", tau / 2, donor.clip_id), donor, tmp_path / "c")
     assert other["shift"].file_name != a["shift"].file_name
     assert other["original"].file_name == a["original"].file_name
 
@@ -135,15 +146,7 @@ def test_an_independent_decoder_hears_the_same_shift(materialized):
     out, results = materialized
     for name in (REAL[0][0], REAL[3][0]):
         clip, _, tau, outputs = results[name]
-
-        def pcm(path):
-            raw = subprocess.run(
-                # aresample pads by the timestamps, so sample 0 is t = 0 as a player hears it
-                ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a:0", "-af", "aresample=async=1:first_pts=0",
-                 "-ac", "1", "-f", "f32le", "-"],
-                check=True, capture_output=True,
-            ).stdout
-            return np.frombuffer(raw, np.float32)
+        pcm = ffmpeg_pcm
 
         sr = media.probe(clip.path).audio.sample_rate
         lag = measure_lag(pcm(out / outputs["original"].file_name), pcm(out / outputs["shift"].file_name), sr)
@@ -181,32 +184,6 @@ def test_encode_settings_default():
     assert EncodeSettings().codec == "aac"
 
 
-def write_mpeg1(src, dst, seconds=3.0):
-    """Transcode ``src`` to an MPEG-1 program stream (mpeg1video + mp2) with PyAV: a source
-    whose timeline starts near 0.5 s, as .mpg files do."""
-    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mpeg") as out:
-        vin, ain = inp.streams.video[0], inp.streams.audio[0]
-        vs = out.add_stream("mpeg1video", rate=25)
-        vs.width, vs.height, vs.pix_fmt = 320, 240, "yuv420p"
-        as_ = out.add_stream("mp2", rate=44100, layout="stereo")
-        for i, frame in enumerate(inp.decode(vin)):
-            if frame.time > seconds:
-                break
-            f = frame.reformat(width=320, height=240, format="yuv420p")
-            f.pts, f.time_base = i, Fraction(1, 25)
-            out.mux(vs.encode(f))
-        out.mux(vs.encode(None))
-        inp.seek(0)
-        # mp2 takes s16 frames of 1152 samples
-        resampler = av.AudioResampler(format="s16", layout="stereo", rate=44100, frame_size=1152)
-        for frame in inp.decode(ain):
-            if frame.time > seconds:
-                break
-            for chunk in resampler.resample(frame):
-                out.mux(as_.encode(chunk))
-        out.mux(as_.encode(None))
-
-
 def test_mpeg1_program_stream_goes_to_mp4_with_exact_timing(real_clips_dir, tmp_path):
     src = tmp_path / "clip.mpg"
     write_mpeg1(real_clips_dir / REAL[0][0], src)
@@ -214,7 +191,7 @@ def test_mpeg1_program_stream_goes_to_mp4_with_exact_timing(real_clips_dir, tmp_
     assert info.video.codec == "mpeg1video" and info.start_time > 0.1  # starts late, like .mpg files
     assert info.output_format == "mp4"
     clip = Clip("mpg", str(src), "event", 1.5, "sound", 1.5)
-    donor = real_clip(real_clips_dir, REAL[1][0], REAL[1][1])
+    donor = real_clip(real_clips_dir, *REAL[1][:3])
     outputs = materialize_clip(clip, ClipPlan("mpg", "test", -0.8, donor.clip_id), donor, tmp_path / "out")
     for condition, out in outputs.items():
         assert out.file_name.endswith(".mp4")

@@ -45,7 +45,7 @@ def test_ci_contains_the_point_estimate(noisy):
     _, _, args = noisy
     r = score_probes(*args, n_resamples=500, seed=0)
     points = _flat({k: r[k] for k in ("accuracy", "gap", "pair_accuracy", "rates")}, float)
-    points.update({k: r[k] for k in ("avg_gap", "avg_pair_accuracy", "unparseable_rate")})
+    points.update({k: r[k] for k in ("avg_gap", "avg_pair_accuracy", "unparseable_rate", "refusal_rate")})
     intervals = _flat(r["ci"], list)
     assert set(intervals) == set(points)
     for key, value in points.items():

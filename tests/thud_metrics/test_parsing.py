@@ -84,8 +84,8 @@ TABLE = [
     ("There is a loud bang as the tire bursts.", "existence", "synced"),
     ("The sound of the impact is audible.", "existence", "synced"),
     ("No, there's no audible impact; only silence.", "existence", "silent"),
-    ("I'm sorry, but I can't process audio. I can only see the video frames.", "existence", "unknown"),
-    ("As an AI, I don't have access to the audio of this video.", "existence", "unknown"),
+    ("I'm sorry, but I can't process audio. I can only see the video frames.", "existence", "refused"),
+    ("As an AI, I don't have access to the audio of this video.", "existence", "refused"),
     # --- consistency ----------------------------------------------------------------------
     ("Yes, the sound matches the visual event.", "consistency", "synced"),
     ("Yes.", "consistency", "synced"),
@@ -130,7 +130,7 @@ def test_parse_answer_table(answer, dimension, expected):
 
 def test_table_is_large_and_varied():
     assert len(TABLE) >= 60
-    assert {label for _, _, label in TABLE} == {"synced", "early", "delayed", "silent", "mismatched", "unknown"}
+    assert {label for _, _, label in TABLE} == {"synced", "early", "delayed", "silent", "mismatched", "refused", "unknown"}
 
 
 def test_parse_is_deterministic_and_labels_pass_through():
@@ -198,3 +198,102 @@ def test_judge_prompt_lists_the_dimension_options_as_letters():
     assert "(A) synced" in prompt and "(B) silent" in prompt and "(C)" not in prompt
     assert "It sounds off." in prompt
     assert "- mismatched" in prompt  # the other claims an answer can make
+
+
+# -- negation and refusal, class by class -----------------------------------------------------
+
+NEGATED_SYNC = [
+    # every way a negation of "in sync" is written: never "synced"
+    ("The audio is not synchronized with the video.", "sync", "unknown"),
+    ("The sound isn't in sync with the picture.", "sync", "unknown"),
+    ("The sound and the picture are never aligned.", "sync", "unknown"),
+    ("I don't think the audio is synchronized.", "sync", "unknown"),
+    ("It does not line up with the impact.", "sync", "unknown"),
+    ("Not synchronized.", "sync", "unknown"),
+    ("The audio is not synchronized; the sound comes late.", "sync", "delayed"),
+    ("声音与画面并不同步。", "sync", "unknown"),
+    # and a negated negation is in sync
+    ("The audio is not out of sync.", "sync", "synced"),
+    ("There is no delay at all.", "sync", "synced"),
+    ("I wouldn't say it's early or late.", "sync", "synced"),
+    ("声音没有延迟。", "sync", "synced"),
+]
+
+
+@pytest.mark.parametrize(("answer", "dimension", "expected"), NEGATED_SYNC)
+def test_negations_are_read(answer, dimension, expected):
+    assert parse_answer(answer, dimension) == expected
+
+
+REFUSALS = [
+    # refusals that contain the words of a claim of silence: never "silent"
+    "No audio track was provided to me, so there is nothing I can hear.",
+    "As a model that only sees frames, I cannot hear the sound; it would seem silent to me.",
+    "I'm unable to process audio, so to me the clip is silent.",
+    "I don't have access to the audio, so I can't hear anything.",
+    "I can only see the video frames; no sound reaches me.",
+    "作为一个AI模型，我无法处理音频，所以听不到任何声音。",
+]
+
+
+@pytest.mark.parametrize("answer", REFUSALS)
+@pytest.mark.parametrize("dimension", ["sync", "existence", "consistency", None])
+def test_refusals_are_refused_never_silent(answer, dimension):
+    assert parse_answer(answer, dimension) == "refused"
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("I can't hear anything; the audio is muted.", "silent"),
+        ("I cannot hear any sound when the glass breaks.", "silent"),
+        ("There is no audio in this clip.", "silent"),
+        ("听不到任何声音。", "silent"),
+    ],
+)
+def test_claims_of_silence_are_not_refusals(answer, expected):
+    assert parse_answer(answer, "existence") == expected
+
+
+def test_the_precedence_tables_in_the_docs_are_the_code():
+    """docs/metrics.md shows each dimension's precedence table; it must be the one in
+    thud_metrics.parsing.rules (rows "a, b → L" are consecutive rows with one label)."""
+    import re
+    from pathlib import Path
+
+    from thud_metrics.parsing.rules import PRECEDENCE
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text(encoding="utf-8")
+    table = doc[doc.index("| sync | existence | consistency |") :].split("\n\n")[0].splitlines()[2:]
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in table]
+    for column, dimension in enumerate(("sync", "existence", "consistency")):
+        rows = []
+        for row in cells:
+            if not row[column]:
+                continue
+            claims, label = (part.strip() for part in row[column].split("→"))
+            for need in re.split(r",\s*", claims):
+                rows.append((frozenset(c.strip() for c in need.split("+")), label))
+        code = [(need, label) for need, label in PRECEDENCE[dimension]]
+        # the docs spell out "early, delayed → that": each direction gives its own label
+        expanded = [(need, next(iter(need)) if label == "that" else label) for need, label in rows]
+        assert expanded == code, dimension
+
+
+def test_the_traditional_table_covers_the_characters_the_rules_use():
+    """Every entry maps a traditional character to one the Chinese patterns contain, and the
+    traditional forms of the words the rules rely on are mapped (e.g. 聲音 -> 声音)."""
+    import re
+    from pathlib import Path
+
+    from thud_metrics.parsing import zh
+
+    package = Path(zh.__file__).parent
+    source = "".join(p.read_text(encoding="utf-8") for p in package.glob("*.py"))
+    table = "".join(zh._T2S_PAIRS)
+    used = set(re.findall(r"[\u4e00-\u9fff]", source.replace(table, "")))
+    assert set(table[1::2]) <= used
+    for traditional, simplified in [("聲音", "声音"), ("畫面", "画面"), ("延遲", "延迟"), ("滯後", "滞后"), ("無聲", "无声"),
+                                    ("聽不到", "听不到"), ("音訊", "音讯"), ("對不上", "对不上"), ("選", "选"),
+                                    ("無法處理", "无法处理"), ("靜音", "静音"), ("與", "与")]:  # fmt: skip
+        assert zh.to_simplified(traditional) == simplified

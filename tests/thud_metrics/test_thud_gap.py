@@ -167,3 +167,31 @@ def test_wrongly_typed_columns_are_clear_errors():
         ThudGap(keep_in_memory=True).compute(**cols)
     with pytest.raises(ValueError, match="offsets must be numbers"):
         ThudGap(keep_in_memory=True).compute(**{**cols, "predictions": ["A", "B"], "offsets": ["x", "y"]})
+
+
+def test_a_failed_call_adds_as_unknown_in_the_readme_loop(tmp_path, helpers):
+    """The README's eval loop with ``add(prediction=None)`` for a failed model call: scored
+    ``unknown`` (counted wrong, reported), like ``add_batch`` and ``compute`` do."""
+    metric = evaluate.load(thud_metrics.THUD_GAP, cache_dir=str(tmp_path / "eval"))
+    probes = helpers.make_probes(4, seed=2)
+    answers = helpers.perfect_answers(probes)
+    answers[0] = None  # the model call failed
+    answers[5] = "I'm sorry, I can't hear audio, I only get frames."  # a refusal
+    for i, answer in enumerate(answers):
+        metric.add(prediction=answer, reference=probes["label"][i], condition=probes["condition"][i],
+                   dimension=probes["dimension"][i], pair_id=probes["pair_id"][i],
+                   offset=probes["offset_s"][i], clip_id=probes["clip_id"][i])  # fmt: skip
+    r = metric.compute(n_resamples=0)
+    n = len(answers)
+    assert r["counts"]["unknown"] == 1 and r["unparseable_rate"] == 1 / n
+    assert r["counts"]["refused"] == 1 and r["refusal_rate"] == 1 / n
+    assert same(r, score_probes(answers, probes["label"], probes["condition"], probes["dimension"],
+                                probes["pair_id"], probes["offset_s"], probes["clip_id"], n_resamples=0))  # fmt: skip
+
+
+def test_judge_all_goes_through_compute(data):
+    cols = {k: v[:6] for k, v in data.items()}
+    r = ThudGap(keep_in_memory=True).compute(**cols, n_resamples=0, judge=lambda answer, dim: "synced", judge_all=True)
+    asked = sum(a is not None and a.strip() != "" for a in cols["predictions"])
+    assert r["judge"]["mode"] == "all" and r["judge"]["agreement"]["n"] == asked
+    assert r["counts"]["answers_synced"] == asked  # the judge's verdicts are scored

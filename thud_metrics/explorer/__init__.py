@@ -10,7 +10,7 @@
       assets/explorer.css
       media/<hash>.mp4    the probe videos, content-hash names
       plots/*.png         :func:`thud_metrics.plots.plot_all`
-      results.json        every number (as ``thud score`` writes it)
+      results.json        every number (as ``thud score`` writes it; the judge's lists beside it)
       thud_report.json    what made the folder (Thud owns a folder only if it holds this)
 
 Every link is relative and nothing is fetched, so the folder works from ``file://``, from
@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 from ..plots import model_colors
-from ..report import ScoredRuns, load_probes, write_json
+from ..report import ScoredRuns, load_probes, save_scores, write_json
 from . import page
 from .media import iter_videos, write_media
 
@@ -186,8 +186,8 @@ def write_report(
         names, files = write_media(iter_videos(dataset, cache_dir), work / "media", set(rows["probe_id"]))
         from ..plots import plot_all
 
+        save_scores(scored, work, plots=False)  # results.json (and the judge's lists, if any)
         plot_paths = plot_all(scored.results, work / "plots")
-        write_json(work / "results.json", scored.payload())
         (work / "data.js").write_text(page.data_script(explorer_data(scored, rows, names, files)), encoding="utf-8")
         (work / "assets").mkdir()
         for asset in _ASSETS:

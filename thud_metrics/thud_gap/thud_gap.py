@@ -58,7 +58,10 @@ Args:
     confidence (`float`, *optional*): interval level. Defaults to 0.95.
     seed (`int`, *optional*): bootstrap seed. Defaults to 0.
     judge (`callable`, *optional*): `judge(answer, dimension) -> str`, asked about answers
-        the rules cannot read (see `thud_metrics.JUDGE_PROMPT`).
+        the rules cannot read (see `thud_metrics.JUDGE_PROMPT`); an LLM judge comes from
+        `thud_metrics.judge.make_judge("openai:MODEL", base_url=..., cache=...)`.
+    judge_all (`bool`, *optional*): ask the judge about every answer and score its
+        verdicts; the results then hold the rules-judge agreement. Defaults to False.
 
     `add` also takes the singular names: `prediction`, `reference`, `condition`,
     `dimension`, `pair_id`, `offset`, `clip_id`.
@@ -73,10 +76,13 @@ Returns:
     rates (`dict`): mute_hallucination, false_silence, swap_false_match,
         swap_false_mismatch, shift_miss, wrong_direction, hallucinated_shift, in [0, 1].
     unparseable_rate (`float`): share of answers read as unknown.
+    refusal_rate (`float`): share of answers that refuse ("I cannot hear audio"): counted
+        wrong, never as silence; a high rate says the audio does not reach the model.
     confusion (`dict`): `{condition: {gold: {predicted: count}}}`.
     accuracy_by_offset (`dict`): `{band: {"accuracy": float, "n": int}}`.
     offset_error (`dict`): mean / median |stated offset - tau| in seconds, and n.
-    counts (`dict`): probes, pairs, clips, unknown answers.
+    counts (`dict`): probes, pairs, clips, unknown and refused answers.
+    judge (`dict`): with a judge: what it was asked, unreadable replies, disagreements.
     ci (`dict`): `[low, high]` for each headline number (when n_resamples > 0).
     Numbers with nothing to count are NaN.
 
@@ -108,6 +114,7 @@ Examples:
         ...     ("The sound comes about 0.5 s after the impact.", "delayed", "shift", "sync", "c1/sync", 0.5, "c1"),
         ...     ("(A)", "synced", "original", "existence", "c1/existence", 0.0, "c1"),
         ...     ("I can still hear the crash.", "silent", "mute", "existence", "c1/existence", 0.0, "c1"),
+        ...     (None, "synced", "original", "consistency", "c1/consistency", 0.0, "c1"),  # a failed call
         ... ]
         >>> for answer, label, condition, dimension, pair_id, offset, clip_id in probes:
         ...     thud_gap.add(prediction=answer, reference=label, condition=condition,
@@ -117,6 +124,8 @@ Examples:
         (1.0, 1.0)
         >>> results["offset_error"]
         {'mean_abs_error': 0.0, 'median_abs_error': 0.0, 'n': 1}
+        >>> results["unparseable_rate"], results["refusal_rate"]
+        (0.2, 0.0)
 """
 
 _CITATION = CITATION
@@ -134,7 +143,7 @@ _FEATURES = datasets.Features(
 )
 _REQUIRED = ("predictions", "references", "conditions", "dimensions", "pair_ids")
 _OPTIONAL = ("offsets", "clip_ids")
-_OPTIONS = ("bands", "n_resamples", "confidence", "seed", "judge")
+_OPTIONS = ("bands", "n_resamples", "confidence", "seed", "judge", "judge_all")
 _SINGULAR = {
     "prediction": "predictions",
     "reference": "references",
@@ -146,16 +155,17 @@ _SINGULAR = {
 }
 
 
-def _inputs(given: dict, *, batch: bool) -> dict:
+def _inputs(given: dict, *, batch: bool, none_ok: tuple[str, ...] = ()) -> dict:
     """Check input names (and, for a batch, lengths and names of labels) before evaluate
-    stores anything, and fill the optional inputs with None."""
+    stores anything, and fill the optional inputs with None. ``none_ok`` names required
+    inputs that may be None (one failed call's prediction in ``add``)."""
     unknown = sorted(set(given) - set(_FEATURES))
     if unknown:
         raise ValueError(
             f"thud_gap got unknown inputs {unknown}; its inputs are {list(_FEATURES)} "
             f"(add() also takes {list(_SINGULAR)})"
         )
-    missing = [name for name in _REQUIRED if given.get(name) is None]
+    missing = [name for name in _REQUIRED if given.get(name) is None and name not in none_ok]
     if missing:
         raise ValueError(f"thud_gap needs {missing} as well; its required inputs are {list(_REQUIRED)}")
     if not batch:
@@ -202,7 +212,7 @@ class ThudGap(evaluate.Metric):
         and optionally `offset` and `clip_id` (plural names work too)."""
         given = {"predictions": prediction, "references": reference}
         given.update({_SINGULAR.get(k, k): v for k, v in kwargs.items()})
-        example = _inputs(given, batch=False)
+        example = _inputs(given, batch=False, none_ok=("predictions",))  # None: a failed call, scored unknown
         check_labels([example["references"]], [example["conditions"]], [example["dimensions"]])
         super().add(prediction=example.pop("predictions"), reference=example.pop("references"), **example)
 
@@ -250,6 +260,7 @@ class ThudGap(evaluate.Metric):
         confidence=0.95,
         seed=0,
         judge=None,
+        judge_all=False,
     ):
         return score_probes(
             predictions,
@@ -264,4 +275,5 @@ class ThudGap(evaluate.Metric):
             confidence=confidence,
             seed=seed,
             judge=judge,
+            judge_all=judge_all,
         )
