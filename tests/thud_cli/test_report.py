@@ -318,7 +318,7 @@ NASTY = [
     "<img src=x onerror=\"window.__hit = 1\">",
     "</script><script>window.__hit = 2</script>",
     "line\u2028separator & {{SUMMARY}} \"quotes\"",
-    "I'm sorry, I cannot hear any audio in this video.",
+    "I am sorry, I cannot process audio. I can only see the video frames.",  # a refusal
 ]
 
 
@@ -348,5 +348,11 @@ def test_answers_are_shown_as_text_never_run(browser, demo, tmp_path):
     assert "(no answer: failed call)" in shown
     assert pg.locator('.model-check[data-model="<b>nasty</b>"]').count() == 1  # the name, as text
     assert pg.locator("#f-reading option").all_inner_texts()[0] == "any"
-    assert "unknown" in pg.locator("#f-reading option").all_inner_texts()
+    readings = pg.locator("#f-reading option").all_inner_texts()
+    assert "unknown" in readings and "refused" in readings  # a refusal is its own reading
+    refused = pg.locator("td.reading-refused")
+    assert refused.count() > 0
+    pg.select_option("#f-reading", "refused")
+    assert pg.locator("article.pair").filter(visible=True).count() > 0
+    assert "refusal rate: 2" in pg.locator('.model-check[data-model="<b>nasty</b>"]').inner_text()  # 1 in 5 answers
     pg.close()

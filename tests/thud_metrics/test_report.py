@@ -123,17 +123,27 @@ def test_couples_pair_an_original_with_each_intervened_probe():
 
 def test_a_judge_is_asked_once_per_distinct_answer():
     probes = make_probes(6, seed=2)
-    answers = ["It feels off, like the crash comes later."] * len(probes["probe_id"])
+    answers = ["Hmm, hard to say."] * len(probes["probe_id"])  # the rules cannot read it
     asked = []
+    verdicts = {"sync": "delayed", "existence": "silent", "consistency": "mismatched"}
 
     def judge(answer, dimension):
         asked.append((answer, dimension))
-        return "delayed"
+        return verdicts[dimension]
 
     sets = [_set("a", probes, answers), _set("b", probes, ["synced"] * len(answers))]
-    s = score_predictions(probes, sets, n_resamples=50, judge=judge)
+    # scores, readings and the paired comparison all read set a: the judge hears each once
+    s = score_predictions(probes, sets, n_resamples=50, judges=judge)
     assert sorted(asked) == sorted({(a, d) for a, d in zip(answers, probes["dimension"], strict=True)})
-    assert set(s.readings[0].labels.tolist()) == {"delayed"}
+    assert s.readings[0].labels.tolist() == [verdicts[d] for d in probes["dimension"]]
+    assert s.results["a"]["judge"]["asked"] == 3 and s.results["a"]["judge"]["judge"] == "test_a_judge_is_asked_once_per_distinct_answer.<locals>.judge"
+    # one judge per set: the second set is read by the rules alone
+    asked.clear()
+    s = score_predictions(probes, [sets[1], sets[0]], n_resamples=50, judges=[None, judge])
+    assert len(asked) == 3 and "judge" not in s.results["b"] and "judge" in s.results["a"]
+    assert s.readings[1].labels.tolist() == [verdicts[d] for d in probes["dimension"]]
+    with pytest.raises(ValueError, match="got 1 judges for 2 prediction sets"):
+        score_predictions(probes, sets, judges=[judge])
 
 
 def test_bad_pipeline_input():
