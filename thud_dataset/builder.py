@@ -11,14 +11,24 @@ Configs: ``probes`` (splits ``original``, ``shift``, ``mute``, ``swap``; test-pa
 clips by default), ``preferences`` (split ``train``; train-partition clips), ``clips``
 (splits ``train``/``test``: the annotated sources that were used). To get a folder that
 ``load_dataset("<dir>", "probes")`` reads, use :func:`thud_dataset.build`.
+
+The stages, each usable on its own (and by a cluster engine): :func:`prepare` lists,
+checks and plans the clips; :func:`materialize_all` makes every planned clip's media with
+:func:`materialize_job` (a pure function of a :class:`ClipJob`), skipping a clip that fails
+with its reason and re-planning the clips that had it as donor; :func:`clip_rows` turns a
+clip's :class:`ClipWork` into finished rows. One clip never ends a build: only machine
+errors (:func:`machine_error`: a full or read-only disk…) do.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 import math
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,8 +36,9 @@ import datasets
 from tqdm.auto import tqdm
 
 from . import features as F
+from . import media
 from .citation import CITATION
-from .materialize import ClipScan, EncodeSettings, MediaCache
+from .materialize import ClipScan, ConditionOutput, EncodeSettings, MediaCache
 from .planning import (
     DEFAULT_MARGIN_S,
     DEFAULT_OFFSETS,
@@ -40,6 +51,8 @@ from .prompts import make_prompt
 from .sources import Clip, ClipError, Skipped, get_clips
 from .video_files import default_cache_dir
 from .vocab import CHOICES, DIMENSIONS, INTERVENTION_OF, SPLITS, gold_label
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -71,6 +84,8 @@ class ThudConfig(datasets.BuilderConfig):
             raise ValueError(f"partition must be 'test', 'train' or 'all', got {self.partition!r}")
         if self.shard_size < 1:
             raise ValueError(f"shard_size must be >= 1, got {self.shard_size}")
+        if self.source == "synthetic" and (isinstance(self.num_clips, bool) or not isinstance(self.num_clips, int) or self.num_clips < 1):
+            raise ValueError(f"num_clips must be an integer >= 1, got {self.num_clips!r}")
         self.plan_settings()  # validate offsets, margin, test fraction, seed up front
         self.encode_settings()  # and the codec / gap fill
 
@@ -91,17 +106,142 @@ class ThudConfig(datasets.BuilderConfig):
         return MediaCache(self.media_cache_dir or default_cache_dir())
 
 
+@dataclass(frozen=True)
+class ClipMedia:
+    """What materializing one planned clip produced: its four condition files in the cache."""
+
+    clip_id: str
+    plan: ClipPlan  # the plan the files were made for
+    outputs: dict[str, ConditionOutput]
+    #: the source's video was re-encoded (its codec does not fit the output container)
+    video_transcoded: bool = False
+
+
 @dataclass
 class Prepared:
-    """The clips of a build after checking and planning, and everything left out."""
+    """The clips of a build after checking and planning, and everything left out.
+
+    ``media`` is filled by :func:`materialize_all` (every planned clip's files made, the
+    clips that failed skipped and their recipients re-planned); ``None`` before it.
+    """
 
     clips: dict[str, Clip]
     scans: dict[str, ClipScan]
     plans: list[ClipPlan]
     skipped: list[Skipped] = field(default_factory=list)
+    media: dict[str, ClipMedia] | None = None
 
     def donor(self, plan: ClipPlan) -> Clip:
         return self.clips[plan.donor_clip_id]
+
+    def work(self) -> list[ClipWork]:
+        """One :class:`ClipWork` per planned clip, sorted by clip id (the row order)."""
+        return [
+            ClipWork(
+                self.clips[p.clip_id],
+                p,
+                self.donor(p),
+                self.scans[p.clip_id].duration,
+                self.media.get(p.clip_id) if self.media is not None else None,
+            )
+            for p in sorted(self.plans, key=lambda p: p.clip_id)
+        ]
+
+
+@dataclass(frozen=True)
+class ClipWork:
+    """Everything the rows of one clip are made from (picklable: a worker needs nothing else)."""
+
+    clip: Clip
+    plan: ClipPlan
+    donor: Clip
+    duration: float
+    media: ClipMedia | None  # None: materialize on the fly (streaming)
+
+
+# -- faults: a clip's own, or the machine's ---------------------------------------------
+
+#: errors of the machine, not of a clip: a build stops on them (the previous one is kept)
+_MACHINE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EMFILE, errno.ENFILE})
+
+
+def machine_error(exc: BaseException) -> OSError | None:
+    """The machine-level cause of ``exc`` — a full disk or quota, a read-only filesystem,
+    no file handles left — following ``__cause__``/``__context__``; ``None`` when the
+    failure belongs to one clip (those are skipped, never the end of a build)."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, OSError) and cur.errno in _MACHINE_ERRNOS:
+            return cur
+        cur = cur.__cause__ or (None if cur.__suppress_context__ else cur.__context__)
+    return None
+
+
+def clip_failure(exc: Exception) -> str:
+    """The reason a clip is skipped for ``exc``: the message of a Thud error as it is
+    (it names the file), the exception type added to anything else."""
+    if isinstance(exc, (ClipError, media.MediaError)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def run_isolated(
+    fn: Callable,
+    items: Sequence,
+    num_proc: int | None,
+    crashed: Callable,
+    *,
+    desc: str,
+    progress: bool = True,
+) -> list:
+    """``[fn(x) for x in items]`` in order; in ``num_proc`` processes when > 1.
+
+    ``fn`` turns the failure of its own item into a value; an exception it lets through
+    (a machine error) ends the run. A worker process that dies (a crash inside a media
+    library, the out-of-memory killer) takes only its own item: the items not done yet
+    are run again one process each, and one whose process dies again gives
+    ``crashed(item)``.
+    """
+    bar = tqdm(total=len(items), desc=desc, unit="clip", disable=not progress or len(items) < 2)
+    try:
+        if not num_proc or num_proc <= 1 or len(items) < 2:
+            out = []
+            for x in items:
+                out.append(fn(x))
+                bar.update()
+            return out
+        results: dict[int, object] = {}
+        try:
+            with ProcessPoolExecutor(min(num_proc, len(items))) as pool:
+                futures = {pool.submit(fn, x): i for i, x in enumerate(items)}
+                try:
+                    for f in as_completed(futures):
+                        results[futures[f]] = f.result()
+                        bar.update()
+                except BaseException:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
+        except BrokenProcessPool:
+            for i, x in enumerate(items):
+                if i not in results:
+                    results[i] = _in_own_process(fn, x, crashed)
+                    bar.update()
+        return [results[i] for i in range(len(items))]
+    finally:
+        bar.close()
+
+
+def _in_own_process(fn: Callable, item, crashed: Callable):
+    with ProcessPoolExecutor(1) as pool:
+        try:
+            return pool.submit(fn, item).result()
+        except BrokenProcessPool:
+            return crashed(item)
+
+
+# -- checking and planning ---------------------------------------------------------------
 
 
 def _scan_cached(clip: Clip, cache: MediaCache) -> ClipScan:
@@ -112,29 +252,22 @@ def _scan_or_error(args: tuple[Clip, MediaCache]) -> ClipScan | str:
     """:func:`_scan_cached` for a process pool: an unusable clip comes back as its message."""
     try:
         return _scan_cached(*args)
-    except (ClipError, OSError) as e:
-        return str(e)
+    except Exception as e:
+        if machine_error(e):
+            raise
+        return clip_failure(e)
 
 
-def _scan_all(clips: list[Clip], cache: MediaCache, num_proc: int | None, progress: bool) -> list[ClipScan | str]:
-    """Scan every clip, in order; with ``num_proc`` > 1 in that many processes.
-
-    The scan decodes each clip once (the silence check), so a serial scan would hold up a
-    parallel build for a few per cent of its time on every clip.
-    """
-    bar = {"desc": "Checking clips", "unit": "clip", "total": len(clips), "disable": not progress or len(clips) < 2}
-    if not num_proc or num_proc <= 1 or len(clips) < 2:
-        return [_scan_or_error((c, cache)) for c in tqdm(clips, **bar)]
-    workers = min(num_proc, len(clips))
-    with ProcessPoolExecutor(workers) as pool:
-        chunk = max(1, len(clips) // (workers * 8))
-        return list(tqdm(pool.map(_scan_or_error, [(c, cache) for c in clips], chunksize=chunk), **bar))
+def _scan_crashed(args: tuple[Clip, MediaCache]) -> str:
+    return f"{args[0].path}: the process reading it died (a crash in the media library?)"
 
 
 def prepare(config: ThudConfig, progress: bool = True, num_proc: int | None = None) -> Prepared:
     """Collect, check and plan the clips of ``config``; report every clip left out.
 
-    ``num_proc`` > 1 checks the clips in that many processes (same result, same order).
+    ``num_proc`` > 1 checks the clips in that many processes (same result, same order):
+    the check decodes each clip once (the silence check), so a serial check would hold
+    up a parallel build.
     """
     cache = config.cache()
     clips, skipped = get_clips(
@@ -148,8 +281,10 @@ def prepare(config: ThudConfig, progress: bool = True, num_proc: int | None = No
     )
     scans: dict[str, ClipScan] = {}
     ok: list[Clip] = []
-    # every clip is scanned up front (in parallel if asked), then taken in order as before
-    for clip, scan in zip(clips, _scan_all(clips, cache, num_proc, progress), strict=True):
+    checked = run_isolated(
+        _scan_or_error, [(c, cache) for c in clips], num_proc, _scan_crashed, desc="Checking clips", progress=progress
+    )
+    for clip, scan in zip(clips, checked, strict=True):
         if clip.clip_id in scans:
             skipped.append(Skipped(clip.clip_id, clip.origin or clip.path, "duplicate clip_id"))
             continue
@@ -160,6 +295,130 @@ def prepare(config: ThudConfig, progress: bool = True, num_proc: int | None = No
         ok.append(clip)
     plans, plan_skipped = plan_clips(ok, {c: s.duration for c, s in scans.items()}, config.plan_settings())
     return Prepared({c.clip_id: c for c in ok}, scans, plans, skipped + plan_skipped)
+
+
+# -- materializing ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClipJob:
+    """One clip's media work: everything it needs and nothing shared (picklable), so it
+    runs the same in this process, a pool worker or a cluster worker."""
+
+    clip: Clip
+    plan: ClipPlan
+    donor: Clip
+    settings: EncodeSettings
+    cache_root: str
+
+
+def video_transcoded(outputs: dict[str, ConditionOutput]) -> bool:
+    """Hook for the media side: did materializing re-encode the clip's video?
+
+    Reads a ``video_transcoded`` flag on the condition outputs when the media code sets
+    one (all conditions of a clip share one picture, so any output tells); ``False``
+    until then.
+    """
+    return any(bool(getattr(o, "video_transcoded", False)) for o in outputs.values())
+
+
+def materialize_job(job: ClipJob) -> ClipMedia:
+    """Make (or find in the cache) the four condition files of one planned clip.
+
+    A pure function of the job: same job, same files. Raises whatever the media code
+    raises; :func:`materialize_all` turns that into a skipped clip.
+    """
+    outputs = MediaCache(job.cache_root).get_or_make(job.clip, job.plan, job.donor, job.settings)
+    return ClipMedia(job.clip.clip_id, job.plan, outputs, video_transcoded(outputs))
+
+
+@dataclass(frozen=True)
+class DonorFailed:
+    """A clip whose media failed because its donor's audio cannot be read: the donor is
+    skipped (``donor``) and the clip re-planned, not skipped."""
+
+    clip_id: str
+    donor: Skipped
+
+
+def _materialize_or_skip(job: ClipJob) -> ClipMedia | Skipped | DonorFailed:
+    try:
+        return materialize_job(job)
+    except Exception as e:
+        if machine_error(e):
+            raise
+        failure = e
+    # whose fault? the donor only lends its decoded audio: if that fails, the donor goes
+    try:
+        media.decode_audio(job.donor.path)
+    except Exception as e:
+        if machine_error(e):
+            raise
+        donor = job.donor
+        return DonorFailed(job.clip.clip_id, Skipped(donor.clip_id, donor.origin or donor.path, f"cannot be materialized: {clip_failure(e)}"))
+    return Skipped(job.clip.clip_id, job.clip.origin or job.clip.path, f"cannot be materialized: {clip_failure(failure)}")
+
+
+def _materialize_crashed(job: ClipJob) -> Skipped:
+    return Skipped(
+        job.clip.clip_id,
+        job.clip.origin or job.clip.path,
+        f"cannot be materialized: the process working on {job.clip.path} died (a crash in the media library?)",
+    )
+
+
+def materialize_all(
+    prep: Prepared, config: ThudConfig, num_proc: int | None = None, progress: bool = True
+) -> Prepared:
+    """Materialize every planned clip before any row is written; a clip that fails is
+    skipped with its reason, like a bad row.
+
+    A clip that failed because its donor's audio cannot be read is not skipped: the
+    donor is. The clips that had a failed clip as their swap donor are re-planned (the planner
+    changes only their donors, see :func:`~thud_dataset.planning.plan_clips`) and
+    materialized again, until every plan has its files. The result is the build that
+    would have been made had the failed clips been bad rows from the start. Machine
+    errors (a full disk…) are raised, not skipped.
+    """
+    cache_root = str(config.cache().root)
+    settings = config.encode_settings()
+    clips = dict(prep.clips)
+    plans = list(prep.plans)
+    skipped = list(prep.skipped)
+    made: dict[str, ClipMedia] = {}
+    durations = {c: s.duration for c, s in prep.scans.items()}
+    while True:
+        todo = [p for p in plans if p.clip_id not in made or made[p.clip_id].plan != p]
+        results = run_isolated(
+            _materialize_or_skip,
+            [ClipJob(clips[p.clip_id], p, clips[p.donor_clip_id], settings, cache_root) for p in todo],
+            num_proc,
+            _materialize_crashed,
+            desc="Materializing clips",
+            progress=progress,
+        )
+        failed = {r.clip_id: r for r in results if isinstance(r, Skipped)}
+        for r in results:  # a donor that failed someone else is skipped too (once)
+            if isinstance(r, DonorFailed):
+                failed.setdefault(r.donor.clip_id, r.donor)
+        made.update((r.clip_id, r) for r in results if isinstance(r, ClipMedia))
+        if not failed:
+            break
+        skipped += failed.values()
+        gone = set(failed)
+        planned = [clips[p.clip_id] for p in plans if p.clip_id not in gone]
+        plans, lost = plan_clips(planned, durations, config.plan_settings())
+        skipped += lost
+        for clip_id in gone | {s.clip_id for s in lost}:
+            made.pop(clip_id, None)
+    used = {p.clip_id for p in plans}
+    return Prepared(
+        {c: clip for c, clip in clips.items() if c in used},
+        {c: s for c, s in prep.scans.items() if c in used},
+        plans,
+        skipped,
+        {c: m for c, m in made.items() if c in used},
+    )
 
 
 #: a clip's fixed cost (opening, muxing four files) in samples-to-encode, for balancing
@@ -174,7 +433,8 @@ def balanced_shards(items: list, size: int, jobs: int, cost: Callable[[object], 
     groups of about equal total ``cost`` (heaviest first, to the lightest group), each
     group is cut into the same number of shards, and the groups' shards follow each other.
     Within a shard the items keep their order. Only the order of the rows of
-    ``as_dataset()`` depends on this; :func:`thud_dataset.build` sorts them.
+    ``as_dataset()`` depends on this (:func:`thud_dataset.build` writes its own shards, in
+    clip order).
     """
     if jobs <= 1 or len(items) <= 1:
         return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
@@ -238,8 +498,83 @@ def probe_rows(clip: Clip, plan: ClipPlan, donor: Clip, outputs: dict, seed: int
     return rows
 
 
+#: the order of a config's rows within a split (the written parquet files follow it)
+ROW_ORDER = {"probes": ("clip_id", "dimension"), "preferences": ("clip_id", "dimension", "condition"), "clips": ("clip_id",)}
+
+
+def clip_row(work: ClipWork) -> dict:
+    """The ``clips`` row of a clip: its labels and the source file's bytes."""
+    clip = work.clip
+    data = Path(clip.path).read_bytes()
+    return {
+        "clip_id": clip.clip_id,
+        "file": Path(clip.path).name,
+        "visual_event": clip.visual_event,
+        "visual_time": float(clip.visual_time),
+        "audio_event": clip.audio_event,
+        "audio_time": float(clip.audio_time),
+        "category": clip.category,
+        "duration_s": float(work.duration),
+        "partition": work.plan.partition,
+        "source": clip.source,
+        "license": clip.license,
+        "video": {"bytes": data, "path": Path(clip.path).name},
+    }
+
+
+def read_object(cache: MediaCache, name: str, remake: Callable[[], object]) -> bytes:
+    """The bytes of a materialized file, checked against its content-hash name
+    (:meth:`MediaCache.read`). A missing or damaged one is made again once with ``remake``;
+    a second failure raises :class:`ClipError`."""
+    try:
+        return cache.read(name)
+    except media.MediaError:
+        logger.warning("%s: the cached media file is missing or damaged; making it again", cache.path(name))
+        remake()
+    try:
+        return cache.read(name)
+    except media.MediaError as exc:
+        raise ClipError(f"{exc} (even after remaking it)") from None
+
+
+def clip_rows(config_name: str, split: str, work: ClipWork, cache: MediaCache, settings: EncodeSettings, seed: int) -> list[dict]:
+    """The finished rows of one clip for one config and split (media bytes included), in
+    :data:`ROW_ORDER`. A pure function of its arguments and the cache's files."""
+    if config_name == "clips":
+        return [clip_row(work)]
+    clip, plan, donor = work.clip, work.plan, work.donor
+
+    def remake():
+        return cache.get_or_make(clip, plan, donor, settings)
+
+    outputs = work.media.outputs if work.media is not None else remake()
+    rows = probe_rows(clip, plan, donor, outputs, seed, work.duration)
+    if config_name == "probes":
+        rows = [r for r in rows if r["condition"] == split]
+    rows.sort(key=lambda r: tuple(r[k] for k in ROW_ORDER[config_name]))
+    finished = []
+    for row in rows:
+        row = dict(row)
+        name = row["video"]
+        row["video"] = {"bytes": read_object(cache, name, remake), "path": name}
+        if config_name == "preferences":
+            from .preferences import preference_texts
+
+            row.update(preference_texts(row, seed))
+        row.pop("donor_audio_event", None)
+        finished.append(row)
+    return finished
+
+
 class ThudBuilder(datasets.GeneratorBasedBuilder):
-    """Materializes Thud's configs from a clip source, on the fly (see module docstring)."""
+    """Materializes Thud's configs from a clip source (see module docstring).
+
+    ``download_and_prepare`` materializes every planned clip first (in ``num_proc``
+    processes): a clip that fails is skipped (:attr:`skipped` says why) and its
+    recipients get another donor, so generating the rows cannot fail on a clip.
+    ``as_streaming_dataset`` materializes clip by clip as rows are read; there a clip
+    that fails is logged and left out (a clip that used it as donor keeps its swap).
+    """
 
     BUILDER_CONFIG_CLASS = ThudConfig
     BUILDER_CONFIGS = [
@@ -253,22 +588,32 @@ class ThudBuilder(datasets.GeneratorBasedBuilder):
     config: ThudConfig
 
     def _info(self) -> datasets.DatasetInfo:
-        feats = {"probes": F.PROBE_FEATURES, "preferences": F.PREFERENCE_FEATURES, "clips": F.CLIP_FEATURES}
         return datasets.DatasetInfo(
             description="Thud: audio-visual Clever-Hans probes (Shift / Mute / Swap).",
-            features=feats[self.config.name],
+            features=F.FEATURES[self.config.name],
             citation=CITATION,
             license="see the dataset card: licences of the source clips apply",
         )
 
     def prepared(self) -> Prepared:
-        if getattr(self, "_prepared", None) is None:
-            self._prepared = prepare(self.config, num_proc=getattr(self, "_num_proc", None))
-        return self._prepared
+        """The checked and planned clips (materialized too when preparing the dataset)."""
+        prep = getattr(self, "_thud_prepared", None)
+        if prep is None:
+            prep = prepare(self.config, num_proc=getattr(self, "_num_proc", None))
+        if getattr(self, "_materialize_first", False) and prep.media is None:
+            prep = materialize_all(prep, self.config, getattr(self, "_num_proc", None))
+        self._thud_prepared = prep
+        return prep
+
+    @property
+    def skipped(self) -> list[Skipped]:
+        """Every clip left out of this builder's rows, and why."""
+        return list(self.prepared().skipped)
 
     def download_and_prepare(self, *args, num_proc: int | None = None, **kwargs):
         # the shards are cut for the number of processes: see _split_generators
         self._num_proc = num_proc
+        self._materialize_first = True
         return super().download_and_prepare(*args, num_proc=num_proc, **kwargs)
 
     def _partition(self) -> str:
@@ -278,11 +623,11 @@ class ThudBuilder(datasets.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager):
         prep = self.prepared()
-        work = [(prep.clips[p.clip_id], p, prep.donor(p), prep.scans[p.clip_id].duration) for p in prep.plans]
+        work = prep.work()
         size, jobs = self.config.shard_size, getattr(self, "_num_proc", None) or 1
 
-        def cost(w) -> float:  # what materializing a clip costs: mostly encoding its samples
-            scan = prep.scans[w[0].clip_id]
+        def cost(w: ClipWork) -> float:  # what materializing a clip costs: mostly encoding its samples
+            scan = prep.scans[w.clip.clip_id]
             return scan.duration * scan.sample_rate * scan.channels + _CLIP_OVERHEAD_SAMPLES
 
         def shards(items):
@@ -290,11 +635,11 @@ class ThudBuilder(datasets.GeneratorBasedBuilder):
 
         if self.config.name == "clips":
             return [
-                datasets.SplitGenerator(name=part, gen_kwargs={"shards": shards([w for w in work if w[1].partition == part]), "split": part})
+                datasets.SplitGenerator(name=part, gen_kwargs={"shards": shards([w for w in work if w.plan.partition == part]), "split": part})
                 for part in SPLITS["clips"]
             ]
         part = self._partition()
-        chosen = [w for w in work if part == "all" or w[1].partition == part]
+        chosen = [w for w in work if part == "all" or w.plan.partition == part]
         if self.config.name == "preferences":
             return [datasets.SplitGenerator(name="train", gen_kwargs={"shards": shards(chosen), "split": "train"})]
         return [
@@ -305,43 +650,15 @@ class ThudBuilder(datasets.GeneratorBasedBuilder):
     def _generate_examples(self, shards, split):
         cache = self.config.cache()
         settings = self.config.encode_settings()
+        key = "clip_id" if self.config.name == "clips" else "probe_id"
         for shard in shards:
-            for clip, plan, donor, duration in shard:
-                if self.config.name == "clips":
-                    yield clip.clip_id, self._clip_row(clip, plan, duration)
+            for work in shard:
+                try:
+                    rows = clip_rows(self.config.name, split, work, cache, settings, self.config.seed)
+                except Exception as e:
+                    if work.media is not None or machine_error(e):
+                        raise  # materialized already: the cache changed under the build
+                    logger.warning("%s: left out of the stream: %s", work.clip.clip_id, clip_failure(e))
                     continue
-                outputs = cache.get_or_make(clip, plan, donor, settings)
-                rows = probe_rows(clip, plan, donor, outputs, self.config.seed, duration)
-                if self.config.name == "probes":
-                    rows = [r for r in rows if r["condition"] == split]
                 for row in rows:
-                    yield row["probe_id"], self._finish(row, cache)
-
-    def _finish(self, row: dict, cache: MediaCache) -> dict:
-        name = row["video"]
-        row = dict(row)
-        row["video"] = {"bytes": cache.path(name).read_bytes(), "path": name}
-        if self.config.name == "preferences":
-            from .preferences import preference_texts
-
-            row.update(preference_texts(row, self.config.seed))
-        row.pop("donor_audio_event", None)
-        return row
-
-    @staticmethod
-    def _clip_row(clip: Clip, plan: ClipPlan, duration: float) -> dict:
-        data = Path(clip.path).read_bytes()
-        return {
-            "clip_id": clip.clip_id,
-            "file": Path(clip.path).name,
-            "visual_event": clip.visual_event,
-            "visual_time": float(clip.visual_time),
-            "audio_event": clip.audio_event,
-            "audio_time": float(clip.audio_time),
-            "category": clip.category,
-            "duration_s": float(duration),
-            "partition": plan.partition,
-            "source": clip.source,
-            "license": clip.license,
-            "video": {"bytes": data, "path": Path(clip.path).name},
-        }
+                    yield row[key], row

@@ -55,3 +55,6 @@ CLIP_FEATURES = Features(
 PREFERENCE_FEATURES = Features(
     {**PROBE_FEATURES, "chosen": Value("string"), "rejected": Value("string")}
 )
+
+#: the features of each config, by config name
+FEATURES = {"probes": PROBE_FEATURES, "preferences": PREFERENCE_FEATURES, "clips": CLIP_FEATURES}

@@ -55,6 +55,9 @@ def read_lines(
             except json.JSONDecodeError as exc:
                 yield lineno, None, f"not valid JSON ({exc.msg} at column {exc.colno})"
                 continue
+            except ValueError as exc:  # e.g. an integer of more digits than Python converts
+                yield lineno, None, f"not valid JSON ({exc})"
+                continue
             if not isinstance(obj, dict):
                 yield lineno, None, f"expected a JSON object, got {type(obj).__name__}"
                 continue

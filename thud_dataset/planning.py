@@ -9,8 +9,10 @@ different seeds never move a clip between training and evaluation.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
-from collections.abc import Sequence
+import os
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,6 +90,83 @@ def usable_offsets(
     ]
 
 
+def source_identity(clip: Clip) -> Hashable:
+    """What makes two clips the same recording: the same file on disk.
+
+    Rows may annotate several events of one file under different clip ids; such clips
+    must never donate audio to each other (the "swap" would be the same recording).
+    Hard links and symlinks count as the same file (device and inode); a path that
+    cannot be read falls back to its resolved name. Byte-identical copies under other
+    names are not detected.
+    """
+    try:
+        st = os.stat(clip.path)
+    except OSError:
+        return os.path.realpath(clip.path)
+    return (st.st_dev, st.st_ino)
+
+
+class _DonorRing:
+    """The clips of one partition on a seeded ring: a recipient's donor is the first
+    eligible clip clockwise from the recipient's own seeded point.
+
+    Removing a clip changes the donor only of the recipients that had chosen it (the
+    walk simply goes on to the next eligible clip), so re-planning after a clip fails
+    keeps every other plan, and the plan of a build equals the plan of a build in which
+    the failed clip had been a bad row from the start. Finding a donor costs O(log n)
+    plus the clips passed over (same file; same category while another category exists,
+    jumped over in one step), never a scan of the partition.
+    """
+
+    def __init__(self, clips: Sequence[Clip], seed: int) -> None:
+        ranked = sorted(clips, key=lambda c: (_u64(seed, c.clip_id, "ring"), c.clip_id))
+        self.clips = ranked
+        self.points = [_u64(seed, c.clip_id, "ring") for c in ranked]
+        self.source = [source_identity(c) for c in ranked]
+        self.seed = seed
+        n = len(ranked)
+        cats = [c.category for c in ranked]
+        # next_other[i]: the next index clockwise whose category differs from clip i's
+        # (None when all share one category); computed on the ring unrolled twice
+        unrolled: list[int | None] = [None] * (2 * n)
+        for i in range(2 * n - 2, -1, -1):
+            unrolled[i] = i + 1 if cats[(i + 1) % n] != cats[i % n] else unrolled[i + 1]
+        self.next_other = [None if k is None else k % n for k in unrolled[:n]]
+        self.by_category: dict[str | None, int] = {}
+        for c in ranked:
+            self.by_category[c.category] = self.by_category.get(c.category, 0) + 1
+        self.by_source: dict[Hashable, list[Clip]] = {}
+        for c, s in zip(ranked, self.source, strict=True):
+            self.by_source.setdefault(s, []).append(c)
+
+    @staticmethod
+    def _foreign(candidate: Clip, clip: Clip) -> bool:
+        return clip.category is None or candidate.category != clip.category
+
+    def _has_foreign(self, clip: Clip, source: Hashable) -> bool:
+        """Is there an eligible donor of another category than ``clip``'s?"""
+        if clip.category is None:
+            return False  # no category: every other clip is as good as any
+        same_file = sum(1 for c in self.by_source[source] if c.category != clip.category)
+        return len(self.clips) - self.by_category.get(clip.category, 0) - same_file > 0
+
+    def donor(self, clip: Clip) -> Clip | None:
+        """``clip``'s donor: not itself, not from its file, another category if any."""
+        n = len(self.clips)
+        source = source_identity(clip)
+        foreign = self._has_foreign(clip, source)
+        i = bisect.bisect_left(self.points, _u64(self.seed, clip.clip_id, "donor")) % n
+        for _ in range(2 * n):  # each step either takes a donor or passes a clip
+            c = self.clips[i]
+            if foreign and not self._foreign(c, clip):
+                i = self.next_other[i]  # exists: another category is there
+                continue
+            if c.clip_id != clip.clip_id and self.source[i] != source:
+                return c
+            i = (i + 1) % n
+        return None
+
+
 def plan_clips(
     clips: Sequence[Clip],
     durations: dict[str, float],
@@ -97,8 +176,11 @@ def plan_clips(
 
     A clip is skipped (with the reason) when no offset keeps its shifted audio event
     inside the clip with the margin, or when its partition has no other clip to donate
-    audio. Donors come from the same partition, never the clip itself, and from another
-    ``category`` when one exists.
+    audio. Donors come from the same partition, are never the clip itself nor a clip of
+    the same source file, and come from another ``category`` when one exists. A clip's
+    offset depends only on the seed and its own id; its donor on the seed and the clips
+    of its partition, chosen so that removing one clip changes only the donors that were
+    that clip (see :class:`_DonorRing`). Plans come back in the order of ``clips``.
 
     Parameters
     ----------
@@ -129,23 +211,25 @@ def plan_clips(
     by_partition: dict[str, list[Clip]] = {}
     for clip, _, part in shiftable:
         by_partition.setdefault(part, []).append(clip)
-    for pool in by_partition.values():
-        pool.sort(key=lambda c: c.clip_id)
+    rings = {part: _DonorRing(pool, settings.seed) for part, pool in by_partition.items()}
 
     for clip, tau, part in shiftable:
-        others = [c for c in by_partition[part] if c.clip_id != clip.clip_id]
-        if not others:
+        donor = rings[part].donor(clip)
+        if donor is None:
+            alone = len(by_partition[part]) == 1
+            why = (
+                f"it is the only usable clip in the {part!r} partition"
+                if alone
+                else f"every other usable clip in the {part!r} partition comes from the same source file"
+            )
             skipped.append(
                 Skipped(
                     clip.clip_id,
                     clip.origin or clip.path,
-                    f"no donor for swap: it is the only usable clip in the {part!r} partition "
-                    "(a partition needs two clips: set 'split' in the annotations or change the test fraction)",
+                    f"no donor for swap: {why} (a partition needs two clips from different "
+                    "files: set 'split' in the annotations or change the test fraction)",
                 )
             )
             continue
-        foreign = [c for c in others if c.category is None or c.category != clip.category]
-        pool = foreign or others
-        donor = pool[int(clip_rng(settings.seed, clip.clip_id, "donor").integers(len(pool)))]
         plans.append(ClipPlan(clip.clip_id, part, tau, donor.clip_id))
     return plans, skipped

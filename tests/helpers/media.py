@@ -59,6 +59,7 @@ def make_hub_folder(
     from datasets import Dataset, Features, Value, Video
 
     from thud_dataset.hub.card import render_card
+    from thud_dataset.hub.report import BuildReport, BuildSettings, ParquetFile
 
     splits = splits or {"probes": {"original": 3, "shift": 2}, "clips": {"test": 2}}
     feats = Features(
@@ -68,6 +69,7 @@ def make_hub_folder(
         local = root / "local.mp4"
         local.parent.mkdir(parents=True, exist_ok=True)
         local.write_bytes(video)
+    files = []
     for config, counts in splits.items():
         folder = root / "data" / config
         folder.mkdir(parents=True, exist_ok=True)
@@ -85,8 +87,12 @@ def make_hub_folder(
                 },
                 features=feats,
             )
-            ds.to_parquet(str(folder / f"{split}-00000-of-00001.parquet"))
-    (root / "README.md").write_text(render_card({"configs": splits, "out_dir": str(root)}))
+            rel = f"data/{config}/{split}-00000-of-00001.parquet"
+            ds.to_parquet(str(root / rel))
+            files.append(ParquetFile.measure(root, rel, config, split))
+    settings = BuildSettings("synthetic", None, 1, 0, 0, (0.5,), 0.2, 0.5, "aac", 64000, "silence", "test")
+    report = BuildReport(str(root), settings, rows={c: dict(s) for c, s in splits.items()}, files=files)
+    (root / "README.md").write_text(render_card(report))
     if with_report:
-        (root / "build_report.json").write_text('{"skipped": []}\n')
+        (root / "build_report.json").write_text(report.dumps())
     return root

@@ -109,8 +109,10 @@ def test_mute_and_swap_probes_decode_as_claimed(synthetic_build, tmp_path):
         donor = decode_bytes(sources[r["donor_clip_id"]]["video"]["bytes"], tmp_path, "d" + r["video"]["path"])
         own = decode_bytes(sources[r["clip_id"]]["video"]["bytes"], tmp_path, "c" + r["video"]["path"])
         sr = swapped.sample_rate
-        # the donor's impact sits at the recipient's visual time, and it is the donor's sound
-        assert onset_time(swapped.samples, sr) == pytest.approx(r["visual_time"], abs=0.001)
+        # the donor's impact sits at the recipient's visual time, and it is the donor's sound;
+        # the exact placement is the lag below (1 ms): the onset only shows it is there, AAC
+        # pre-echo (64 ms frames at 16 kHz) may lift a sharp impact's lead-in by ~10 ms
+        assert onset_time(swapped.samples, sr) == pytest.approx(r["visual_time"], abs=0.015)
         want = round((r["visual_time"] - sources[r["donor_clip_id"]]["audio_time"]) * sr)
         assert abs(measure_lag(donor.samples, swapped.samples, sr, max_lag_s=2.0) - want) <= sr // 1000
         assert sources[r["donor_clip_id"]]["category"] != r["category"]
@@ -158,13 +160,21 @@ def test_same_seed_same_bytes_other_seed_other_plan(synthetic_build, tmp_path):
     assert parts0 == parts1, "the seed must not move clips between train and test"
 
 
-def test_builder_class_streams_and_shards(media_cache):
-    builder = ThudBuilder(config_name="probes", num_clips=6, seed=0, shard_size=2, media_cache_dir=str(media_cache))
+def test_builder_class_streams_and_shards(media_cache, tmp_path):
+    builder = ThudBuilder(config_name="probes", num_clips=6, seed=0, shard_size=2, media_cache_dir=str(media_cache),
+                          cache_dir=str(tmp_path / "hf"))
     streamed = builder.as_streaming_dataset(split="mute")
     first = next(iter(streamed))
     assert first["condition"] == "mute" and first["video"]["bytes"][4:8] == b"ftyp"
     gens = builder._split_generators(None)
     assert all(len(g.gen_kwargs["shards"]) >= 1 for g in gens)
+    # prepared as a dataset: every clip materialized first (in 2 processes), then the rows
+    builder.download_and_prepare(num_proc=2)
+    mute = builder.as_dataset(split="mute")
+    planned = [p for p in builder.prepared().plans if p.partition == "test"]
+    assert sorted(mute["clip_id"]) == sorted(p.clip_id for p in planned)
+    assert set(builder.prepared().media) == {p.clip_id for p in builder.prepared().plans}
+    assert all(s.reason for s in builder.skipped)
 
 
 def test_build_reports_skipped_clips_with_reasons(tmp_path, media_cache):
@@ -213,17 +223,56 @@ def test_the_spelling_users_know_works_from_the_build_folder_without_torch(synth
     assert int(res.stdout.strip().splitlines()[-1]) >= 1
 
 
-def test_thud_build_cli_prints_the_summary(tmp_path, media_cache, capsys):
+def test_thud_build_cli_prints_the_summary_and_the_load_call(tmp_path, media_cache, capsys):
     from thud_cli.main import main
 
-    code = main(["build", "--out", str(tmp_path / "cli"), "--num-clips", "6", "--seed", "2",
-                 "--cache-dir", str(media_cache)])
-    printed = capsys.readouterr().out
-    assert code == 0
+    out = tmp_path / "cli"
+    code = main(["build", "--out", str(out), "--num-clips", "8", "--seed", "2",
+                 "--cache-dir", str(media_cache), "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    printed = captured.out
     assert "clips used:" in printed and "probes" in printed and "shift offsets" in printed
-    assert (tmp_path / "cli" / "data" / "probes").is_dir()
+    assert (out / "data" / "probes").is_dir()
+    # the exact call for what was written: its absolute path, never a bare name
+    call = f'load_dataset("{out.resolve()}", "probes", split="shift")'
+    assert call in printed
+    assert "it/s" not in captured.err and "%|" not in captured.err  # --quiet: no bars
     assert main(["build", "--source", "local", "--out", str(tmp_path / "x")]) == 2
-    assert main(["build", "--out", str(tmp_path / "y"), "--offsets", "0.5", "--margin", "-1"]) == 2
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--num-proc", "0"], "whole number >= 1"),
+        (["--test-fraction", "1.5"], "from 0 to 1"),
+        (["--test-fraction", "nan"], "from 0 to 1"),
+        (["--margin", "-1"], "seconds >= 0"),
+        (["--num-clips", "0"], "whole number >= 1"),
+        (["--seed", "-3"], "whole number >= 0"),
+        (["--offsets", "0.5,0"], "non-zero"),
+        (["--configs", "probes,nope"], "configs must be some of"),
+    ],
+)
+def test_invalid_arguments_are_one_line_and_create_nothing(tmp_path, capsys, args, message):
+    from thud_cli.main import main
+
+    out = tmp_path / "new" / "thud"
+    with pytest.raises(SystemExit) as exc:
+        main(["build", "--out", str(out), *args])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "new").exists()
+
+
+def test_every_build_option_has_a_help_text():
+    from thud_cli.main import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for action in sub.choices["build"]._actions:
+        if action.dest != "help":
+            assert action.help, f"thud build {action.option_strings} has no help text"
 
 
 def _longest_digital_silence(samples: np.ndarray) -> int:
@@ -237,15 +286,80 @@ def test_room_tone_gap_fill_hides_where_the_gap_is(synthetic_build, tmp_path, me
     toned = tmp_path / "toned"
     build(toned, num_clips=12, seed=0, gap_fill="room_tone", media_cache_dir=str(media_cache),
           progress=False, configs=("probes",))
+    audio_time = {r["clip_id"]: r["audio_time"] for s in ("test", "train") for r in rows(out, "clips", s)}
+    gaps = 0
     for split in ("shift", "swap"):
         plain = {r["probe_id"]: r for r in rows(out, "probes", split)}
         for r in rows(toned, "probes", split):
             sr_audio = decode_bytes(r["video"]["bytes"], tmp_path, "t" + r["video"]["path"])
             sr = sr_audio.sample_rate
-            # the default (the paper's zeros) leaves a gap of digital silence; room tone does not
-            default = decode_bytes(plain[r["probe_id"]]["video"]["bytes"], tmp_path, "p" + r["video"]["path"])
-            assert _longest_digital_silence(default.samples) >= 0.1 * sr
+            # the default (the paper's zeros) leaves a gap of digital silence as long as the
+            # sound was moved (a swap moves the donor's event to the visual time); room tone
+            # leaves none
+            moved = abs(r["offset_s"]) if split == "shift" else abs(r["visual_time"] - audio_time[r["donor_clip_id"]])
+            if moved >= 0.15:
+                default = decode_bytes(plain[r["probe_id"]]["video"]["bytes"], tmp_path, "p" + r["video"]["path"])
+                assert _longest_digital_silence(default.samples) >= 0.1 * sr
+                gaps += 1
             assert _longest_digital_silence(sr_audio.samples) < 0.01 * sr
-            assert onset_time(sr_audio.samples, sr) == pytest.approx(r["edited_audio_time"], abs=0.001)
+            # a swap's impact may lead by AAC pre-echo (see test_mute_and_swap_probes_decode_as_claimed)
+            tol = 0.001 if split == "shift" else 0.015
+            assert onset_time(sr_audio.samples, sr) == pytest.approx(r["edited_audio_time"], abs=tol)
+    assert gaps >= 10  # every shift and most swaps
     settings = json.loads((toned / "build_report.json").read_text())["settings"]
     assert settings["gap_fill"] == "room_tone"
+
+
+def test_a_clip_that_fails_to_materialize_is_skipped_and_its_recipients_get_new_donors(tmp_path):
+    from tests.helpers.faults import synthetic_corpus
+    from thud_dataset.builder import ThudConfig, materialize_all, prepare
+
+    data = synthetic_corpus(tmp_path / "corpus", [], n=6)
+    config = ThudConfig(name="probes", source="local", data_dir=str(data), media_cache_dir=str(tmp_path / "cache"))
+    prep = prepare(config, progress=False)
+    assert len(prep.plans) == 6
+    victim = max({p.donor_clip_id for p in prep.plans}, key=lambda c: sum(p.donor_clip_id == c for p in prep.plans))
+    recipients = {p.clip_id for p in prep.plans if p.donor_clip_id == victim}
+    (data / f"{victim}.mp4").write_bytes(b"\x00" * 4096)  # damaged between check and materialization
+
+    done = materialize_all(prep, config, num_proc=2, progress=False)
+    skipped = {s.clip_id: s for s in done.skipped}
+    assert victim in skipped and "cannot be materialized" in skipped[victim].reason
+    assert f"{victim}.mp4" in skipped[victim].reason  # names the file
+    assert {p.clip_id for p in done.plans} == {p.clip_id for p in prep.plans} - {victim}
+    before = {p.clip_id: p for p in prep.plans}
+    for p in done.plans:
+        assert p.donor_clip_id != victim and p.donor_clip_id in done.clips
+        if p.clip_id in recipients:
+            assert p.tau == before[p.clip_id].tau  # only the donor changes
+        else:
+            assert p == before[p.clip_id]  # everyone else keeps the plan
+        assert done.media[p.clip_id].plan == p  # and has its files
+    assert set(done.media) == {p.clip_id for p in done.plans}
+
+
+def test_a_worker_that_dies_takes_only_its_own_clip():
+    from tests.helpers.faults import crash_on
+    from thud_dataset.builder import run_isolated
+
+    got = run_isolated(crash_on, [1, "crash", 3, 4], 2, lambda item: f"died: {item}", desc="x", progress=False)
+    assert got == [2, "died: crash", 6, 8]
+    assert run_isolated(crash_on, [1, 2], 1, str, desc="x", progress=False) == [2, 4]
+
+
+def test_machine_errors_are_not_clip_errors():
+    import errno
+
+    from thud_dataset.builder import machine_error
+    from thud_dataset.sources import ClipError
+
+    full = OSError(errno.ENOSPC, "No space left on device")
+    try:
+        try:
+            raise full
+        except OSError as e:
+            raise ClipError("x.mp4: cannot write") from e
+    except ClipError as wrapped:
+        assert machine_error(wrapped) is full
+    assert machine_error(OSError(errno.ENOENT, "gone")) is None
+    assert machine_error(ValueError("bad clip")) is None

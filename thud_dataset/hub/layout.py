@@ -1,178 +1,468 @@
-"""``build()``: run the builder for every config and write the Hub layout to a folder.
+"""``build()``: check, plan and materialize the clips, then write the Hub layout to a folder.
 
 The folder holds parquet files per config/split, a dataset card ``README.md`` whose YAML
-``configs:`` names them, and ``build_report.json`` (settings, plan, skipped clips). So
-``load_dataset("<folder>", "probes", split="shift")`` works offline without torch, and the
-same folder pushed to the Hub is ``load_dataset("org/name", ...)``.
+``configs:`` names them, and ``build_report.json`` (settings, plan, skipped clips, and
+every parquet file with its rows and SHA-256). So ``load_dataset("<folder>", "probes",
+split="shift")`` works offline without torch, and the same folder pushed to the Hub is
+``load_dataset("org/name", ...)``.
+
+A build is made in stages that a cluster engine can take over one by one:
+
+1. the clips are listed and checked (a map over clips), then planned (seeded, cheap);
+2. every planned clip is materialized (:func:`~thud_dataset.builder.materialize_all`, a
+   map of the pure function :func:`~thud_dataset.builder.materialize_job`); a clip that
+   fails is skipped with its reason and its recipients re-planned;
+3. the rows are cut into shards (:func:`plan_shards`) and each shard is written and read
+   back by :func:`write_shard` — a pure function of the :class:`ShardSpec` and the media
+   cache, returning the :class:`~thud_dataset.hub.report.ParquetFile` that describes it;
+4. the report and the card are assembled from those descriptions (:func:`make_report`).
+
+All of it is written into a staging folder beside the output folder and swapped in only
+when complete (:mod:`thud_dataset.hub.output`): a build that fails or is killed leaves
+the previous one as it was.
 """
 
 from __future__ import annotations
 
-import json
+import errno
+import importlib.metadata
+import logging
 import math
-import shutil
+import os
 import sys
-import tempfile
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
-import datasets
+from tqdm.auto import tqdm
 
-from ..builder import Prepared, ThudBuilder, ThudConfig, prepare
-from ..sources.base import Skipped
+from ..builder import (
+    ClipWork,
+    Prepared,
+    ThudConfig,
+    clip_rows,
+    machine_error,
+    materialize_all,
+    prepare,
+)
+from ..materialize import EncodeSettings, MediaCache
+from ..sources.local import ANNOTATIONS_NAME
+from ..video_files import default_cache_dir
 from ..vocab import CONFIGS, SPLITS
+from .output import BuildError, BuildStopped, OutputTransaction, check_output, fsync_path
+from .report import REPORT_NAME, BuildReport, BuildSettings, ParquetFile, read_report
 
-#: parquet files are cut so that none is much larger than this (the Hub prefers < 500 MB)
-MAX_SHARD_BYTES = 400 * 1024**2
-_SORT_KEY = {"probes": ["clip_id", "dimension"], "preferences": ["clip_id", "dimension", "condition"], "clips": ["clip_id"]}
+logger = logging.getLogger(__name__)
 
+__all__ = [
+    "MAX_SHARD_BYTES",
+    "BuildError",
+    "EmptyBuild",
+    "ShardSpec",
+    "build",
+    "check_build_folder",
+    "make_report",
+    "plan_shards",
+    "write_shard",
+]
 
-@dataclass
-class BuildReport:
-    """What a build made and what it left out."""
-
-    out_dir: str
-    settings: dict
-    rows: dict[str, dict[str, int]] = field(default_factory=dict)  # config → split → rows
-    clips_used: int = 0
-    partitions: dict[str, int] = field(default_factory=dict)
-    offsets: dict[str, int] = field(default_factory=dict)  # "+0.5" → clips
-    skipped: list[Skipped] = field(default_factory=list)
-    plan: list[dict] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict:
-        d = asdict(self)
-        d["skipped"] = [asdict(s) for s in self.skipped]
-        return d
-
-    def summary(self) -> str:
-        """A plain-text table of the build, for the terminal."""
-        lines = [f"Thud build → {self.out_dir}", ""]
-        lines.append(f"clips used: {self.clips_used}  " + "  ".join(f"{k}: {v}" for k, v in sorted(self.partitions.items())))
-        lines.append(f"clips skipped: {len(self.skipped)}")
-        for s in self.skipped:
-            lines.append(f"  - {s}")
-        lines.append("")
-        lines.append(f"{'config':<12} {'split':<10} {'rows':>6}")
-        for config, splits in self.rows.items():
-            for split, n in splits.items():
-                lines.append(f"{config:<12} {split:<10} {n:>6}")
-        empty = [f"{c}/{s}" for c, splits in self.rows.items() for s, n in splits.items() if not n]
-        if empty:
-            lines.append(f"empty splits (no usable clip in that partition; not written): {', '.join(empty)}")
-        lines.append("")
-        lines.append("shift offsets (tau, s → clips): " + ", ".join(f"{k}: {v}" for k, v in sorted(self.offsets.items(), key=lambda kv: float(kv[0]))))
-        return "\n".join(lines)
+#: parquet files are cut so that none is much larger than this (the Hub prefers < 500 MB;
+#: a shard is held in memory once while it is written)
+MAX_SHARD_BYTES = 256 * 1024**2
 
 
-def _write_parquet(ds: datasets.Dataset, folder: Path, split: str) -> list[Path]:
-    n = max(1, math.ceil(ds.data.nbytes / MAX_SHARD_BYTES))
-    paths = []
-    for i in range(n):
-        path = folder / f"{split}-{i:05d}-of-{n:05d}.parquet"
-        ds.shard(num_shards=n, index=i, contiguous=True).to_parquet(str(path))
-        paths.append(path)
-    return paths
+class EmptyBuild(BuildError):
+    """A build that would produce no probe to evaluate (or no preference row asked for).
+
+    ``report`` says which clips were used and why the others were skipped; nothing was
+    written, the output folder is as it was.
+    """
+
+    def __init__(self, message: str, report: BuildReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+# -- the shards ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShardSpec:
+    """One parquet file of a build: which rows (the clips' ``work``, in row order) go
+    into which file. Everything a worker needs to write it, nothing shared."""
+
+    config: str
+    split: str
+    path: str  # relative to the build folder
+    work: tuple[ClipWork, ...]
+    seed: int
+    cache_root: str
+    settings: EncodeSettings
+
+
+def _partition_of(config: str, split: str, partition: str | None) -> str:
+    """Which partition's clips a config/split holds (``"all"``: every clip)."""
+    if config == "clips":
+        return split
+    return partition or ("train" if config == "preferences" else "test")
+
+
+def _clip_bytes(config: str, split: str, work: ClipWork, cache: MediaCache) -> int:
+    """Bytes of media a clip puts into a config/split (for cutting shards): the original
+    file goes into three rows (one per dimension), each intervened file into one."""
+    if config == "clips" or work.media is None:
+        return os.stat(work.clip.path).st_size
+    conditions = [split] if config == "probes" else list(work.media.outputs)
+    return sum(
+        (3 if c == "original" else 1) * cache.path(work.media.outputs[c].file_name).stat().st_size
+        for c in conditions
+    )
+
+
+def plan_shards(prep: Prepared, configs: tuple[str, ...], config: ThudConfig) -> list[ShardSpec]:
+    """The parquet files to write: per config and split, its clips in row order, cut into
+    runs of about :data:`MAX_SHARD_BYTES` each. An empty split gets no file."""
+    cache = config.cache()
+    work = prep.work()
+    specs = []
+    for name in configs:
+        for split in SPLITS[name]:
+            part = _partition_of(name, split, config.partition)
+            chosen = [w for w in work if part == "all" or w.plan.partition == part]
+            if not chosen:
+                continue
+            total = sum(_clip_bytes(name, split, w, cache) for w in chosen)
+            n = min(len(chosen), max(1, math.ceil(total / MAX_SHARD_BYTES)))
+            for i in range(n):
+                run = chosen[i * len(chosen) // n : (i + 1) * len(chosen) // n]
+                path = f"data/{name}/{split}-{i:05d}-of-{n:05d}.parquet"
+                specs.append(
+                    ShardSpec(name, split, path, tuple(run), config.seed, str(cache.root), config.encode_settings())
+                )
+    return specs
+
+
+def write_shard(spec: ShardSpec, folder: str | Path) -> ParquetFile:
+    """Write one shard under ``folder`` and read it back; return what was written.
+
+    A pure function of ``spec`` and the media cache's files: the same spec gives the same
+    bytes, in any process. The file is flushed to disk before this returns.
+    """
+    import datasets
+
+    from ..features import FEATURES
+
+    cache = MediaCache(spec.cache_root)
+    rows = [r for w in spec.work for r in clip_rows(spec.config, spec.split, w, cache, spec.settings, spec.seed)]
+    target = Path(folder) / spec.path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    quiet = datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()  # one bar per file is noise: the build shows its own
+    try:
+        datasets.Dataset.from_list(rows, features=FEATURES[spec.config]).to_parquet(str(target))
+    finally:
+        if not quiet:
+            datasets.enable_progress_bars()
+    fsync_path(target)
+    written = ParquetFile.measure(folder, spec.path, spec.config, spec.split)
+    if written.num_rows != len(rows):
+        raise BuildError(f"{target}: {written.num_rows} rows read back, {len(rows)} written")
+    return written
+
+
+def _write_shard(args: tuple[ShardSpec, str]) -> ParquetFile:
+    return write_shard(*args)
+
+
+def write_shards(specs: list[ShardSpec], folder: Path, num_proc: int | None, progress: bool) -> list[ParquetFile]:
+    """:func:`write_shard` for every spec, in ``num_proc`` processes when > 1; in order."""
+    bar = {"desc": "Writing parquet", "unit": "file", "total": len(specs), "disable": not progress}
+    jobs = [(s, str(folder)) for s in specs]
+    if not num_proc or num_proc <= 1 or len(specs) < 2:
+        return [write_shard(s, folder) for s in tqdm(specs, **bar)]
+    with ProcessPoolExecutor(min(num_proc, len(specs))) as pool:
+        return list(tqdm(pool.map(_write_shard, jobs), **bar))
+
+
+# -- the report ------------------------------------------------------------------------------
+
+
+def _thud_version() -> str:
+    try:
+        return importlib.metadata.version("thud")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _settings(config: ThudConfig, command: str | None) -> BuildSettings:
+    return BuildSettings(
+        source=config.source,
+        data_dir=config.data_dir,
+        num_clips=config.num_clips if config.source == "synthetic" else None,
+        source_seed=config.source_seed,
+        seed=config.seed,
+        offsets=tuple(config.offsets),
+        margin_s=config.margin_s,
+        test_fraction=config.test_fraction,
+        audio_codec=config.audio_codec,
+        audio_bitrate_per_channel=config.audio_bitrate_per_channel,
+        gap_fill=config.gap_fill,
+        command=command or " ".join(sys.argv),
+    )
+
+
+def make_report(
+    out_dir: str,
+    settings: BuildSettings,
+    prep: Prepared,
+    configs: tuple[str, ...],
+    files: list[ParquetFile],
+    *,
+    kept: list[str] | None = None,
+) -> BuildReport:
+    """The report of a build, assembled from its prepared clips and the shards' metadata
+    (nothing is read from disk): rows per config/split are the files' row counts."""
+    rows: dict[str, dict[str, int]] = {c: {s: 0 for s in SPLITS[c]} for c in configs}
+    for f in files:
+        rows[f.config][f.split] += f.num_rows
+    media = prep.media or {}
+    return BuildReport(
+        out_dir=out_dir,
+        settings=settings,
+        rows=rows,
+        clips_used=len(prep.plans),
+        partitions=dict(sorted(Counter(p.partition for p in prep.plans).items())),
+        offsets=dict(sorted(Counter(f"{p.tau:+g}" for p in prep.plans).items())),
+        skipped=list(prep.skipped),
+        plan=list(prep.plans),
+        files=sorted(files, key=lambda f: f.path),
+        licenses=sorted({c.license for c in prep.clips.values() if c.license}),
+        transcoded=sorted(c for c, m in media.items() if m.video_transcoded),
+        kept=list(kept or []),
+        thud_version=_thud_version(),
+    )
+
+
+def _refuse_empty(prep: Prepared, required: tuple[str, ...], config: ThudConfig, report: BuildReport) -> None:
+    """Raise :class:`EmptyBuild` when a required config would have no row (the probes of
+    the test partition; the preferences of the train partition when they were asked for)."""
+    parts = Counter(p.partition for p in prep.plans)
+    count = {part: (sum(parts.values()) if part == "all" else parts[part]) for part in ("all", "test", "train")}
+    reasons = []
+    if not prep.plans:
+        reasons.append("no clip could be used (see the skipped clips)")
+    else:
+        if "probes" in required and not count[_partition_of("probes", "original", config.partition)]:
+            hint = " (--test-fraction 0 puts every clip in train)" if config.test_fraction == 0 else ""
+            reasons.append(
+                f"no probe: none of the {len(prep.plans)} usable clips is in the test partition{hint}; "
+                "raise the test fraction or set 'split': 'test' on some annotation rows"
+            )
+        if "preferences" in required and not count[_partition_of("preferences", "train", config.partition)]:
+            reasons.append(
+                f"no preference row: none of the {len(prep.plans)} usable clips is in the train partition; "
+                "lower the test fraction, set 'split': 'train' on some rows, or build without the "
+                "preferences config (--configs probes,clips)"
+            )
+    if reasons:
+        raise EmptyBuild("; ".join(reasons), report)
+
+
+def _estimate_bytes(prep: Prepared, configs: tuple[str, ...], config: ThudConfig) -> int:
+    """About how many bytes the build writes: a probe or preference row holds a file about
+    the size of its source, a clips row the source itself."""
+    total = 0
+    for plan in prep.plans:
+        size = os.stat(prep.clips[plan.clip_id].path).st_size
+        for name in configs:
+            if name == "clips":
+                total += size
+            elif _partition_of(name, "", config.partition) in ("all", plan.partition):
+                total += 6 * size
+    return total
+
+
+def _machine_message(exc: OSError, out_dir: str, existed: bool) -> str:
+    where = exc.filename or Path(out_dir).resolve().parent
+    state = f"{out_dir} is unchanged" if existed else f"{out_dir} was not created"
+    if exc.errno == errno.ENOSPC:
+        return f"no space left on the device of {where}: the build stopped and {state}"
+    return f"the build stopped: {exc.strerror or exc} ({where}); {state}"
+
+
+def _check_inputs(config: ThudConfig) -> Path:
+    """Check the source and the media cache before anything is created; return the cache root."""
+    if config.source == "local":
+        if not config.data_dir:
+            raise BuildError("source 'local' needs data_dir: the folder with the videos and annotations.jsonl")
+        if not Path(config.data_dir).is_dir():
+            raise BuildError(f"--data-dir {config.data_dir}: folder not found")
+        ann = Path(config.annotations) if config.annotations else Path(config.data_dir) / ANNOTATIONS_NAME
+        if not ann.is_file():
+            raise BuildError(f"{ann}: annotations file not found (one JSON object a line; see docs/corpora.md)")
+    root = Path(config.media_cache_dir) if config.media_cache_dir else default_cache_dir()
+    where = "--cache-dir" if config.media_cache_dir else ("THUD_CACHE" if os.environ.get("THUD_CACHE") else "the cache")
+    for p in (root, *root.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise BuildError(f"{where} {root}: {p} is a file, not a folder; point it at a folder")
+            if not os.access(p, os.W_OK):
+                raise BuildError(f"{where} {root}: {p} is not writable")
+            break
+    return root
+
+
+def _check_configs(configs) -> tuple[str, ...]:
+    configs = tuple(dict.fromkeys(configs))
+    unknown = set(configs) - set(CONFIGS)
+    if unknown or not configs:
+        raise ValueError(f"configs must be some of {CONFIGS}, got {list(configs)}")
+    return tuple(c for c in CONFIGS if c in configs)
+
+
+# -- build -------------------------------------------------------------------------------------
 
 
 def build(
     out_dir: str | Path = "thud",
     *,
-    configs: tuple[str, ...] = CONFIGS,
+    configs: tuple[str, ...] | None = None,
     num_proc: int | None = None,
     progress: bool = True,
     command: str | None = None,
+    overwrite: bool = False,
     **config_kwargs,
 ) -> BuildReport:
-    """Build every config of Thud into ``out_dir`` (the Hub layout) and return a report.
+    """Build the configs of Thud into ``out_dir`` (the Hub layout) and return the report.
 
-    ``config_kwargs`` are :class:`~thud_dataset.builder.ThudConfig` fields: ``source``,
-    ``num_clips``, ``seed``, ``data_dir``, ``offsets``, ``margin_s``, ``test_fraction``,
-    ``media_cache_dir``… Existing parquet files of the built configs are replaced.
+    ``configs``: the configs to build, each of which must get rows; by default all of
+    them, with the ``probes`` required and ``preferences`` written when the train
+    partition has clips (an evaluation-only corpus builds without them; the report says
+    so). ``config_kwargs`` are :class:`~thud_dataset.builder.ThudConfig` fields: ``source``,
+    ``num_clips``, ``seed``, ``data_dir``, ``annotations``, ``offsets``, ``margin_s``,
+    ``test_fraction``, ``media_cache_dir``…
+
+    The folder is replaced as a whole, atomically, once the new build is complete and read
+    back; until then (and if the build fails or is killed) the previous folder is as it
+    was. What it holds besides a build (``predictions/``, ``scores/``…) is kept.
+
+    Raises
+    ------
+    ValueError
+        An invalid setting (nothing is created).
+    BuildError
+        ``out_dir`` is refused (a file, holds the sources, not a Thud build and not
+        ``overwrite``…), another build is writing it, the disk is full or read-only, or
+        (:class:`EmptyBuild`) no probe / no asked-for preference row would be made.
     """
-    unknown = set(configs) - set(CONFIGS)
-    if unknown:
-        raise ValueError(f"unknown configs {sorted(unknown)}; expected some of {CONFIGS}")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    if config_kwargs.get("data_dir") is not None:
-        config_kwargs["data_dir"] = str(Path(config_kwargs["data_dir"]).resolve())
-    template = ThudConfig(name="probes", **config_kwargs)
-    if not progress:
-        datasets.disable_progress_bars()
-    prep: Prepared = prepare(template, progress=progress, num_proc=num_proc)
-    report = BuildReport(out_dir=str(out), settings=_settings(template, command))
-    report.skipped = prep.skipped
-    report.clips_used = len(prep.plans)
-    report.partitions = dict(Counter(p.partition for p in prep.plans))
-    report.offsets = dict(Counter(f"{p.tau:+g}" for p in prep.plans))
-    report.plan = [asdict(p) for p in prep.plans]
-    with tempfile.TemporaryDirectory(prefix="thud-arrow-") as arrow_cache:
-        for config in configs:
-            builder = ThudBuilder(config_name=config, cache_dir=arrow_cache, **config_kwargs)
-            builder._prepared = prep  # same clips and plan for every config: check and plan once
-            builder.download_and_prepare(num_proc=num_proc if num_proc and num_proc > 1 else None)
-            folder = out / "data" / config
-            if folder.exists():
-                shutil.rmtree(folder)
-            folder.mkdir(parents=True)
-            report.rows[config] = {}
-            for split in SPLITS[config]:
-                # an empty split (a partition with no usable clip) is reported, not written:
-                # datasets cannot load a split with no data
-                report.rows[config][split] = builder.info.splits[split].num_examples
-                if not report.rows[config][split]:
-                    continue
-                ds = _sorted(builder.as_dataset(split=split), _SORT_KEY[config])  # same bytes whatever num_proc was
-                report.files += [str(p.relative_to(out)) for p in _write_parquet(ds, folder, split)]
-    (out / "build_report.json").write_text(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
-    (out / "README.md").write_text(_card(report, prep))
+    required = _check_configs(configs) if configs is not None else ("probes",)
+    configs = _check_configs(configs) if configs is not None else CONFIGS
+    if num_proc is not None and (isinstance(num_proc, bool) or not isinstance(num_proc, int) or num_proc < 1):
+        raise ValueError(f"num_proc must be an integer >= 1, got {num_proc!r}")
+    for key in ("data_dir", "annotations", "media_cache_dir"):
+        if config_kwargs.get(key) is not None:
+            config_kwargs[key] = str(Path(config_kwargs[key]).expanduser().resolve())
+    config = ThudConfig(name="probes", **config_kwargs)
+    cache_root = _check_inputs(config)
+    out = check_output(
+        out_dir,
+        sources=config.data_dir if config.source == "local" else None,
+        protected={"annotations file": config.annotations, "media cache": cache_root},
+        overwrite=overwrite,
+    )
+    existed = out.exists()
+    settings = _settings(config, command)
+    try:
+        with OutputTransaction(out) as tx:
+            prep = prepare(config, progress=progress, num_proc=num_proc)
+            _refuse_empty(prep, required, config, make_report(str(out_dir), settings, prep, (), []))
+            need, free = _estimate_bytes(prep, configs, config), tx.free_bytes()
+            if free < need // 2:
+                raise BuildStopped(
+                    f"not enough space for the build beside {out_dir}: about {need / 1e6:.0f} MB needed, "
+                    f"{free / 1e6:.0f} MB free; {out_dir} is {'unchanged' if existed else 'not created'}"
+                )
+            prep = materialize_all(prep, config, num_proc=num_proc, progress=progress)
+            _refuse_empty(prep, required, config, make_report(str(out_dir), settings, prep, (), []))
+            files = write_shards(plan_shards(prep, configs, config), tx.staging, num_proc, progress)
+            report = make_report(
+                str(out_dir), settings, prep, configs, files, kept=tx.kept_entries()
+            )
+            _write_report_and_card(report, tx.staging)
+            tx.commit()
+    except BuildError:
+        raise
+    except Exception as exc:
+        cause = machine_error(exc)
+        if cause is None:
+            raise
+        raise BuildStopped(_machine_message(cause, str(out_dir), existed)) from None
     return report
 
 
-def _sorted(ds: datasets.Dataset, keys: list[str]) -> datasets.Dataset:
-    columns = ds.select_columns(keys).to_dict()
-    order = sorted(range(len(ds)), key=lambda i: tuple(columns[k][i] for k in keys))
-    return ds.select(order)
+def _write_report_and_card(report: BuildReport, folder: Path) -> None:
+    """Write ``build_report.json`` and the card into ``folder``, flushed, and read both back."""
+    from .card import card_configs, render_card
+
+    for name, text in ((REPORT_NAME, report.dumps()), ("README.md", render_card(report))):
+        path = folder / name
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+    if read_report(folder).to_json() != report.to_json():
+        raise BuildError(f"{folder / REPORT_NAME}: does not read back as written")
+    if card_configs(folder) != _card_names(report):
+        raise BuildError(f"{folder / 'README.md'}: its configs do not read back as written")
 
 
+def _card_names(report: BuildReport) -> dict[str, dict[str, list[str]]]:
+    """What :func:`~thud_dataset.hub.card.card_configs` must read from the report's card."""
+    from .card import data_files_pattern
+
+    return {c: {s: [data_files_pattern(c, s)] for s in splits} for c, splits in report.written().items()}
 
 
-def _settings(config: ThudConfig, command: str | None) -> dict:
-    return {
-        "source": config.source,
-        "data_dir": config.data_dir,
-        "num_clips": config.num_clips if config.source == "synthetic" else None,
-        "source_seed": config.source_seed,
-        "seed": config.seed,
-        "offsets": list(config.offsets),
-        "margin_s": config.margin_s,
-        "test_fraction": config.test_fraction,
-        "audio_codec": config.audio_codec,
-        "audio_bitrate_per_channel": config.audio_bitrate_per_channel,
-        "gap_fill": config.gap_fill,
-        "command": command or " ".join(sys.argv),
-    }
+def check_build_folder(folder: str | Path) -> list[str]:
+    """Everything wrong with a built folder, by reading it back; ``[]`` for a sound build.
 
+    Checks that the report reads, that every parquet file it lists is there with its
+    size, SHA-256 and row count (read in full), that no other parquet file lies under
+    ``data/``, that the rows per config/split add up to the report's, and that the card
+    names exactly the written configs and splits.
+    """
+    from .card import CardError, card_configs
 
-def _card(report: BuildReport, prep: Prepared) -> str:
-    from .card import render_card
-
-    licences = sorted({c.license for c in prep.clips.values() if c.license})
-    info = dict(report.settings)
-    info.update(
-        configs={
-            c: {s: n for s, n in splits.items() if n} for c, splits in report.rows.items() if any(splits.values())
-        },
-        clips_used=report.clips_used,
-        out_dir=report.out_dir,  # lets the card record the parquet sizes: a rebuilt folder is not loaded stale
-        clips_skipped=len(report.skipped),
-        skipped=[asdict(s) for s in report.skipped],
-        licenses=licences,
-        partitions=report.partitions,
-        offset_counts=report.offsets,
-        audio_bit_rate_per_channel=report.settings["audio_bitrate_per_channel"],
-    )
-    return render_card(info)
+    folder = Path(folder)
+    try:
+        report = read_report(folder)
+    except (OSError, ValueError) as exc:
+        return [str(exc)]
+    problems = []
+    rows: dict[str, dict[str, int]] = {}
+    for f in report.files:
+        try:
+            seen = ParquetFile.measure(folder, f.path, f.config, f.split)
+        except Exception as exc:  # any reading failure is a damaged file
+            problems.append(f"{f.path}: cannot be read back ({type(exc).__name__}: {exc})")
+            continue
+        if seen != f:
+            problems.append(f"{f.path}: differs from the report ({seen} != {f})")
+        rows.setdefault(f.config, {}).setdefault(f.split, 0)
+        rows[f.config][f.split] += seen.num_rows
+    listed = {f.path for f in report.files}
+    for path in sorted((folder / "data").rglob("*.parquet")):
+        rel = path.relative_to(folder).as_posix()
+        if rel not in listed:
+            problems.append(f"{rel}: a parquet file the report does not list")
+    if rows != report.written():
+        problems.append(f"rows read back {rows} differ from the report's {report.written()}")
+    try:
+        named = card_configs(folder)
+    except CardError as exc:
+        problems.append(str(exc))
+    else:
+        if named != _card_names(report):
+            problems.append(f"the card names {named}, the report wrote {report.written()}")
+    return problems

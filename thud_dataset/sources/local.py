@@ -101,7 +101,11 @@ def _number(row: dict, key: str) -> float:
     value = row[key]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _RowError(f"{key} must be a number of seconds, got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        digits = len(str(abs(int(value))))
+        raise _RowError(f"{key} is a number of {digits} digits; it must be a number of seconds") from None
     if math.isnan(value):
         raise _RowError(f"{key} is NaN; it must be a number of seconds")
     if math.isinf(value):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import yaml
 from huggingface_hub import DatasetCard
@@ -9,43 +11,58 @@ from huggingface_hub import DatasetCard
 from tests.helpers.media import MP3, make_hub_folder
 from thud_dataset.citation import CITATION
 from thud_dataset.hub.card import license_ids, render_card
+from thud_dataset.hub.report import BuildReport, BuildSettings, ParquetFile
+from thud_dataset.sources.base import Skipped
 
-INFO = {
-    "configs": {
-        "probes": {"original": 30, "shift": 10, "mute": 10, "swap": 10},
-        "preferences": {"train": 40},
-        "clips": {"train": 10, "test": 10},
-    },
-    "repo_id": "thud-org/thud",
-    "source": "local",
-    "seed": 7,
-    "offsets": [-1.2, -0.5, 0.5, 1.2],
-    "margin_s": 0.2,
-    "test_fraction": 0.5,
-    "audio_codec": "aac",
-    "audio_bitrate_per_channel": 64000,
-    "clips_used": 20,
-    "clips_skipped": 2,
-    "skipped": [
-        {
-            "clip_id": "a",
-            "origin": "annotations.jsonl:3",
-            "reason": "file 'a.mp4': no audio stream",
-        },
-        {
-            "clip_id": "b",
-            "origin": "annotations.jsonl:9",
-            "reason": "no shift offset keeps the event inside",
-        },
-    ],
-    "licenses": [
-        "CC BY 2.0, Copyright 2009 Peter Stevens",
-        "Sintel, CC BY 3.0, (c) Blender Foundation",
-    ],
-    "partitions": {"test": 10, "train": 10},
-    "offset_counts": {"+0.5": 4, "-1.2": 3, "-0.5": 3},
-    "command": "thud build --source local --data-dir corpus --seed 7",
+SETTINGS = BuildSettings(
+    source="local",
+    data_dir="/data/corpus",
+    num_clips=None,
+    source_seed=0,
+    seed=7,
+    offsets=(-1.2, -0.5, 0.5, 1.2),
+    margin_s=0.2,
+    test_fraction=0.5,
+    audio_codec="aac",
+    audio_bitrate_per_channel=64000,
+    gap_fill="silence",
+    command="thud build --source local --data-dir corpus --seed 7",
+)
+
+
+def _files(rows: dict) -> list[ParquetFile]:
+    return [
+        ParquetFile(f"data/{c}/{s}-00000-of-00001.parquet", c, s, n, 1000 * n + 17, "0" * 64)
+        for c, splits in rows.items()
+        for s, n in splits.items()
+        if n
+    ]
+
+
+ROWS = {
+    "probes": {"original": 30, "shift": 10, "mute": 10, "swap": 10},
+    "preferences": {"train": 40},
+    "clips": {"train": 10, "test": 10},
 }
+REPORT = BuildReport(
+    out_dir="thud",
+    settings=SETTINGS,
+    rows=ROWS,
+    clips_used=20,
+    partitions={"test": 10, "train": 10},
+    offsets={"+0.5": 4, "-1.2": 3, "-0.5": 3},
+    skipped=[
+        Skipped("a", "annotations.jsonl:3", "file 'a.mp4': no audio stream"),
+        Skipped("b", "annotations.jsonl:9", "no shift offset keeps the event inside"),
+    ],
+    files=_files(ROWS),
+    licenses=["CC BY 2.0, Copyright 2009 Peter Stevens", "Sintel, CC BY 3.0, (c) Blender Foundation"],
+    thud_version="0.1.0",
+)
+
+
+def _report(**changes) -> BuildReport:
+    return dataclasses.replace(REPORT, **changes)
 
 
 def _meta(text: str) -> dict:
@@ -54,7 +71,7 @@ def _meta(text: str) -> dict:
 
 
 def test_front_matter_names_every_config_and_split():
-    meta = _meta(render_card(INFO))
+    meta = _meta(render_card(REPORT, repo_id="thud-org/thud"))
     configs = {c["config_name"]: c for c in meta["configs"]}
     assert list(configs) == ["probes", "preferences", "clips"]
     assert configs["probes"]["default"] is True
@@ -70,12 +87,12 @@ def test_front_matter_names_every_config_and_split():
     assert "video-text-to-text" in meta["task_categories"] and "audio-visual" in meta["tags"]
     assert meta["size_categories"] == ["n<1K"]
     # the Hub's own parser accepts it
-    card = DatasetCard(render_card(INFO))
+    card = DatasetCard(render_card(REPORT, repo_id="thud-org/thud"))
     assert card.data.pretty_name == "Thud"
 
 
 def test_body_says_what_a_hub_user_needs():
-    text = render_card(INFO)
+    text = render_card(REPORT, repo_id="thud-org/thud")
     for needle in (
         "Thud (Temporal and Hallucination Unmasking Diagnostics)",  # what Thud is
         'load_dataset("thud-org/thud", "probes", split="shift")',  # how to load
@@ -99,23 +116,36 @@ def test_body_says_what_a_hub_user_needs():
     assert "Wen, Xiaofei" not in CITATION and "Xiaofei Wen and Wenjie Jacky Mo" in CITATION
 
 
+def test_dataset_info_carries_the_parquet_sizes_of_the_report():
+    meta = _meta(render_card(REPORT))
+    info = {c["config_name"]: c for c in meta["dataset_info"]}
+    assert info["probes"]["splits"][0] == {"name": "original", "num_bytes": 30017, "num_examples": 30}
+    assert info["clips"]["download_size"] == 10017 + 10017
+
+
 @pytest.mark.parametrize(
-    "info",
+    "changes",
     [
-        None,
-        {},
-        {"configs": {}},
-        {"configs": {"probes": {"shift": 1}}},
-        {"offsets": "weird", "seed": None},
-        {"skipped": {"x": "why"}, "licenses": [None, ""], "source": "local"},
-        {"audio": {"codec": "opus"}},
+        {"rows": {}, "files": [], "clips_used": 0, "partitions": {}, "offsets": {}},
+        {"rows": {"probes": {"original": 0, "shift": 0, "mute": 0, "swap": 0}}, "files": []},
+        {"rows": {"probes": {"shift": 1}}, "files": _files({"probes": {"shift": 1}})},
+        {"skipped": [], "licenses": [], "transcoded": ["clip_a"], "thud_version": ""},
+        {"settings": dataclasses.replace(SETTINGS, source="synthetic", offsets=(), command="")},
     ],
 )
-def test_render_card_is_robust_to_missing_keys(info):
-    text = render_card(info)
+def test_render_card_renders_every_report(changes):
+    text = render_card(_report(**changes))
     meta = _meta(text)
     assert "configs" in meta and "license" in meta
+    assert [c["config_name"] for c in meta["configs"]] == list(_report(**changes).written())
     DatasetCard(text)  # parses
+
+
+def test_card_says_which_clips_were_transcoded_and_how_gaps_were_filled():
+    text = render_card(_report(transcoded=["bunny_hit1"], settings=dataclasses.replace(SETTINGS, gap_fill="room_tone")))
+    assert "clips whose video was transcoded" in text and "`bunny_hit1`" in text
+    assert "room tone" in text and "digital silence (as in the paper)" not in text
+    assert "clips whose video was transcoded" not in render_card(REPORT)
 
 
 def test_licence_ids():
@@ -125,13 +155,15 @@ def test_licence_ids():
         "cc0-1.0",
     ]
     assert license_ids(["All rights reserved", None]) == ["other", "unknown"]
-    assert _meta(render_card({"source": "synthetic"}))["license"] == "cc0-1.0"
-    assert _meta(render_card({"license": "mit", "licenses": ["CC BY 2.0"]}))["license"] == "mit"
+    synthetic = _report(licenses=[], settings=dataclasses.replace(SETTINGS, source="synthetic"))
+    assert _meta(render_card(synthetic))["license"] == "cc0-1.0"
+    assert _meta(render_card(_report(licenses=[])))["license"] == "unknown"
+    assert _meta(render_card(REPORT, license="mit"))["license"] == "mit"
 
 
 def test_many_skips_are_cut_short():
-    skipped = [f"clip{i}: reason" for i in range(60)]
-    text = render_card({"skipped": skipped})
+    skipped = [Skipped(f"clip{i}", "", "reason") for i in range(60)]
+    text = render_card(_report(skipped=skipped))
     assert "* clip49: reason" in text and "clip50" not in text
     assert "… and 10 more (see `build_report.json`)" in text
 

@@ -104,6 +104,15 @@ BAD_ROWS = {
         "split",
     ),
     "clip_id not a string": (row(MP4, clip_id=7), "clip_id must be a non-empty string, got 7", "?"),
+    # json reads a 401-digit integer as an int that no float can hold
+    "huge number": (
+        f'{{"file": "{MP4}", "clip_id": "huge", "visual_event": "v", "visual_time": {"9" * 401}, '
+        '"audio_event": "a", "audio_time": 1.0}',
+        "visual_time is a number of 401 digits",
+        "huge",
+    ),
+    # beyond Python's integer-string limit the JSON line itself cannot be read
+    "5000-digit number": (f'{{"file": "{MP4}", "visual_time": {"1" * 5000}}}', "not valid JSON (Exceeds the limit", "?"),
 }
 
 
@@ -165,3 +174,22 @@ def test_default_annotations_file_and_get_clips(media_dir, tmp_path):
     clips, skipped = get_clips("local", data_dir=folder, work_dir=tmp_path)
     assert [c.clip_id for c in clips] == ["clip"] and skipped == []
     assert clips[0].origin == "annotations.jsonl:1"
+
+
+def test_a_byte_order_mark_is_accepted(media_dir, tmp_path):
+    ann = write_jsonl(tmp_path / "annotations.jsonl", [row(MP4, clip_id="one"), row(WEBM, clip_id="two")])
+    ann.write_bytes(b"\xef\xbb\xbf" + ann.read_bytes())  # what Windows editors write
+    clips, skipped = load_clips(media_dir, ann, report_unannotated=False)
+    assert [c.clip_id for c in clips] == ["one", "two"] and skipped == []
+
+
+def test_a_line_that_is_not_utf8_is_skipped_by_its_line_number(media_dir, tmp_path):
+    ann = tmp_path / "annotations.jsonl"
+    good = write_jsonl(tmp_path / "good.jsonl", [row(MP4, clip_id="one"), row(WEBM, clip_id="two")]).read_bytes()
+    first, second = good.splitlines(keepends=True)
+    latin1 = '{"file": "x.mp4", "visual_event": "caf\xe9", "visual_time": 1, "audio_event": "a", "audio_time": 1}\n'
+    ann.write_bytes(first + latin1.encode("latin-1") + second)
+    clips, skipped = load_clips(media_dir, ann, report_unannotated=False)
+    assert [c.clip_id for c in clips] == ["one", "two"]  # only that row is lost
+    assert len(skipped) == 1 and skipped[0].origin == "annotations.jsonl:2"
+    assert "not UTF-8 text (byte 0xe9" in skipped[0].reason
