@@ -12,6 +12,7 @@ import pytest
 from tests.helpers.faults import damaged_sources, judge, run_build
 from thud_dataset.verify import measure_lag
 
+
 def _build(root, media_cache, folder, *args):
     out = root / "out"
     res = run_build(out, media_cache, "--source", "local", "--data-dir", str(folder), "--configs", "probes,clips", *args)
