@@ -298,7 +298,7 @@ def test_report_folder_rules(demo, tmp_path, capsys):
     code = thud_main(["report", str(out), str(preds[1]), "--out", str(report), "--n-resamples", "0", "--quiet"])
     assert code == 0
     assert json.loads((report / "thud_report.json").read_text())["models"] == ["signal"]
-    assert sorted(p.name for p in report.parent.iterdir() if p.name.startswith(".")) == []
+    assert [p.name for p in report.parent.iterdir() if p.name.startswith(f".{report.name}.")] == []
 
 
 def test_a_quiet_demo_prints_the_table_warnings_and_paths_only(demo):
