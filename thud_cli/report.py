@@ -12,13 +12,13 @@ both videos of every pair, their waveforms and every model's answers
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from .score import (
     add_judge_arguments,
     add_quiet_argument,
     add_scoring_arguments,
+    guarded,
     print_scores,
     quiet_libraries,
     score_from_args,
@@ -48,13 +48,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from thud_metrics.judge import JudgeError
-
-    try:
-        return _run(args)
-    except (ValueError, FileNotFoundError, JudgeError) as exc:
-        print(f"thud report: error: {exc}", file=sys.stderr)
-        return 2
+    return guarded("report", _run, args)
 
 
 def _run(args) -> int:

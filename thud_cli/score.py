@@ -168,14 +168,19 @@ def _judge_line(report: dict, judge) -> str:
     return "; ".join(parts)
 
 
-def run(args) -> int:
+def guarded(command: str, body, args) -> int:
+    """``body(args)``, with bad input (a file, a row, a judge) as one line on stderr and exit 2."""
     from thud_metrics.judge import JudgeError
 
     try:
-        return _run(args)
+        return body(args)
     except (ValueError, FileNotFoundError, JudgeError) as exc:
-        print(f"thud score: error: {exc}", file=sys.stderr)
+        print(f"thud {command}: error: {exc}", file=sys.stderr)
         return 2
+
+
+def run(args) -> int:
+    return guarded("score", _run, args)
 
 
 def score_from_args(args, predictions: list[Path]):
