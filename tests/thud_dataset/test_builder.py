@@ -506,3 +506,28 @@ def test_no_audio_column_on_request(synthetic_build, tmp_path, media_cache):
     assert shift.select_columns(["probe_id", "video"]).to_list() == full.to_list()
     card = (bare / "README.md").read_text()
     assert "| `audio` |" not in card and "| `audio` |" in (out / "README.md").read_text()
+
+
+@pytest.mark.parametrize("audio_column", [True, False])
+def test_shards_are_cut_by_the_bytes_the_rows_really_hold(tmp_path, media_cache, monkeypatch, audio_column):
+    # the shard planner's estimate of a probe split, against the parquet it becomes: the
+    # audio column (float32 WAVs, several times the mp4) must be counted at its real size
+    from thud_dataset.hub import layout
+
+    estimates: dict[tuple[str, str], int] = {}
+    real_clip_bytes = layout._clip_bytes
+
+    def spy(config, split, work, cache, wav_bytes=0):
+        n = real_clip_bytes(config, split, work, cache, wav_bytes)
+        estimates[config, split] = estimates.get((config, split), 0) + n
+        return n
+
+    monkeypatch.setattr(layout, "_clip_bytes", spy)
+    report = build(tmp_path / "out", num_clips=12, seed=0, media_cache_dir=str(media_cache), progress=False,
+                   configs=("probes",), audio_column=audio_column)
+    written: dict[tuple[str, str], int] = {}
+    for f in report.files:
+        written[f.config, f.split] = written.get((f.config, f.split), 0) + f.num_bytes
+    assert written.keys() == estimates.keys() and len(written) == 4
+    for key, size in written.items():
+        assert 0.8 * size <= estimates[key] <= 1.25 * size, (key, estimates[key], size)

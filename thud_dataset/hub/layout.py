@@ -46,7 +46,7 @@ from ..builder import (
     materialize_all,
     prepare,
 )
-from ..materialize import EncodeSettings, MediaCache
+from ..materialize import ClipScan, EncodeSettings, MediaCache
 from ..sources.local import ANNOTATIONS_NAME
 from ..video_files import default_cache_dir
 from ..vocab import CONFIGS, SPLITS
@@ -109,15 +109,20 @@ def _partition_of(config: str, split: str, partition: str | None) -> str:
     return partition or ("train" if config == "preferences" else "test")
 
 
-def _clip_bytes(config: str, split: str, work: ClipWork, cache: MediaCache, audio_column: bool = True) -> int:
+def _wav_bytes(scan: ClipScan) -> int:
+    """About the size of a clip's audio-column file: 32-bit float samples, all of them."""
+    return int(4 * scan.duration * scan.sample_rate * scan.channels)
+
+
+def _clip_bytes(config: str, split: str, work: ClipWork, cache: MediaCache, wav_bytes: int = 0) -> int:
     """Bytes of media a clip puts into a config/split (for cutting shards): the original
     file goes into three rows (one per dimension), each intervened file into one; a probe
-    row's audio column about doubles it (a float32 WAV is about the size of the mp4)."""
+    row also holds ``wav_bytes`` of audio column (0 without it)."""
     if config == "clips" or work.media is None:
         return os.stat(work.clip.path).st_size
     outputs = [o for o in work.media.outputs.values() if config != "probes" or o.condition == split]
-    size = sum((3 if o.condition == "original" else 1) * cache.path(o.file_name).stat().st_size for o in outputs)
-    return 2 * size if config == "probes" and audio_column else size
+    extra = wav_bytes if config == "probes" else 0
+    return sum((3 if o.condition == "original" else 1) * (cache.path(o.file_name).stat().st_size + extra) for o in outputs)
 
 
 def plan_shards(prep: Prepared, configs: tuple[str, ...], config: ThudConfig) -> list[ShardSpec]:
@@ -133,7 +138,10 @@ def plan_shards(prep: Prepared, configs: tuple[str, ...], config: ThudConfig) ->
             chosen = [w for w in work if part == "all" or w.plan.partition == part]
             if not chosen:
                 continue
-            total = sum(_clip_bytes(name, split, w, cache, config.audio_column) for w in chosen)
+            total = sum(
+                _clip_bytes(name, split, w, cache, _wav_bytes(prep.scans[w.clip.clip_id]) if config.audio_column else 0)
+                for w in chosen
+            )
             n = min(len(chosen), max(1, math.ceil(total / MAX_SHARD_BYTES)))
             for i in range(n):
                 run = chosen[i * len(chosen) // n : (i + 1) * len(chosen) // n]
@@ -287,7 +295,7 @@ def _refuse_empty(prep: Prepared, required: tuple[str, ...], config: ThudConfig,
 
 def _estimate_bytes(prep: Prepared, configs: tuple[str, ...], config: ThudConfig) -> int:
     """About how many bytes the build writes: a probe or preference row holds a file about
-    the size of its source, a clips row the source itself."""
+    the size of its source (a probe row its audio column too), a clips row the source itself."""
     total = 0
     for plan in prep.plans:
         size = os.stat(prep.clips[plan.clip_id].path).st_size
@@ -295,7 +303,8 @@ def _estimate_bytes(prep: Prepared, configs: tuple[str, ...], config: ThudConfig
             if name == "clips":
                 total += size
             elif _partition_of(name, "", config.partition) in ("all", plan.partition):
-                total += (5 + len(plan.taus)) * size * (2 if name == "probes" and config.audio_column else 1)
+                wav = _wav_bytes(prep.scans[plan.clip_id]) if name == "probes" and config.audio_column else 0
+                total += (5 + len(plan.taus)) * (size + wav)
     return total
 
 

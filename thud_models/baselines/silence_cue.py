@@ -30,8 +30,8 @@ Rules, per dimension of the prompt (:func:`~thud_models.baselines.prompt_options
 
 from __future__ import annotations
 
+import functools
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,6 +151,11 @@ def read_silence(video_path: str | Path, settings: SilenceCueSettings | None = N
     return SilenceCue(n / sr, tuple((s / sr, e / sr) for s, e in runs))
 
 
+@functools.lru_cache(maxsize=64)
+def _read_cached(path: str, size: int, mtime_ns: int, settings: SilenceCueSettings) -> SilenceCue:
+    return read_silence(path, settings)  # size and mtime key the file's version
+
+
 class SilenceCueBaseline:
     """Answers a probe from where its audio is exact digital silence (module docstring).
 
@@ -164,27 +169,17 @@ class SilenceCueBaseline:
 
     name = "silence_cue"
 
-    def __init__(self, settings: SilenceCueSettings | None = None, cache_size: int = 64) -> None:
+    def __init__(self, settings: SilenceCueSettings | None = None) -> None:
         self.settings = settings or SilenceCueSettings()
-        self.cache_size = cache_size
-        self._cache: OrderedDict[tuple, SilenceCue] = OrderedDict()
 
     def __repr__(self) -> str:
         return f"SilenceCueBaseline({self.settings!r})"
 
     def read(self, video_path: str | Path) -> SilenceCue:
-        """:func:`read_silence` with these settings, cached per file (a clip's original is
-        asked three questions)."""
+        """:func:`read_silence` with these settings, cached per file version (a clip's
+        original is asked three questions)."""
         stat = Path(video_path).stat()
-        key = (str(video_path), stat.st_size, stat.st_mtime_ns)
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
-        cue = read_silence(video_path, self.settings)
-        self._cache[key] = cue
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
-        return cue
+        return _read_cached(str(video_path), stat.st_size, stat.st_mtime_ns, self.settings)
 
     def answer(self, video_path: str, prompt: str) -> str:
         return self.answer_cue(self.read(video_path), prompt)
