@@ -76,8 +76,8 @@ IMPACT_FRAMES = (35, 65)
 RENDER_VERSION = "2"
 
 # fixed codec settings: same input -> same bytes. One thread, no B-frames, no timestamps;
-# constant QP and no scene cut, so no rate control or lookahead decision rests on floating
-# point (x264's CRF rate control calls libm, whose results a process can change under it)
+# constant QP, no scene cut and no lookahead, so no rate-control decision rests on
+# floating-point state (long test sessions once saw CRF renders of the same frames differ)
 _VIDEO_OPTIONS = {
     "preset": "veryfast", "qp": "20", "threads": "1", "bf": "0", "g": "25",
     "x264-params": "scenecut=0:rc-lookahead=0:sync-lookahead=0",
