@@ -200,7 +200,7 @@ def test_preferences_by_default_hold_no_digital_silence_in_shifts_and_swaps(trai
         # nothing longer than a few milliseconds of exact zeros (a 10 ms run would be the cue)
         assert zero_runs(audio.samples, audio.sample_rate, min_run_s=0.003) == [], (r["probe_id"], r["condition"])
     # the probes of the same build keep digital silence: their shifts open or close with it
-    probes = load_dataset(os.fspath(train_build), "probes", split="shift")
+    probes = load_config(train_build, "probes", split="shift")
     for r in probes:
         audio = media.decode_audio(video_file(r["video"]))
         runs = zero_runs(audio.samples, audio.sample_rate, min_run_s=0.1)  # |tau| >= 0.3 s, less AAC edges
