@@ -23,6 +23,7 @@ import torch
 from trl.trainer.utils import flush_left, pad
 
 from thud_models.omni.media import decode_clip, frame_count, probe_duration
+from thud_models.omni.processing import frame_factor
 from thud_train.config import MediaSettings
 
 __all__ = ["MediaSettings", "OmniDPOCollator", "OmniSFTCollator", "media_kind"]
@@ -77,6 +78,9 @@ class _MediaCollator:
                 "through TRL's own collators (see thud_train.sft / thud_train.dpo)"
             )
         self.tokenizer = self.processor.tokenizer
+        # frame sides are multiples of the vision tower's patch x merge (28 px for
+        # Qwen2.5-Omni, 32 px for Qwen3-Omni)
+        self.frame_factor = frame_factor(self.processor)
         self._pad_id = self.tokenizer.pad_token_id
         if self._pad_id is None:
             self._pad_id = self.tokenizer.eos_token_id
@@ -92,6 +96,7 @@ class _MediaCollator:
                 num_frames=frame_count(d, fps, self.media.max_frames),
                 min_pixels=self.media.min_pixels,
                 max_pixels=self.media.max_pixels,
+                factor=self.frame_factor,
             )
             for ex, d in zip(examples, durations, strict=True)
         ]

@@ -29,14 +29,16 @@ from thud_train.sft import build_sft_trainer  # noqa: E402
 
 #: rows trained on: of two train clips, every intervention and the original sync probe
 ROWS = 8
-FAST = {"use_cpu": True, "per_device_train_batch_size": 4, "learning_rate": 3e-3, "gradient_checkpointing": False}
+FAST = {"use_cpu": True, "per_device_train_batch_size": 4, "learning_rate": 3e-3, "activation_checkpointing": False}
 MEDIA = {"fps": 2.0, "max_frames": 4, "max_pixels": 56 * 84}
 
 
 def _subset(preferences: Dataset) -> Dataset:
     clips = sorted(set(preferences["clip_id"]))[:2]
     return preferences.filter(
-        lambda ex: ex["clip_id"] in clips and (ex["condition"] != "original" or ex["dimension"] == "sync")
+        lambda ex: ex["clip_id"] in clips
+        and (ex["condition"] != "original" or ex["dimension"] == "sync")
+        and (ex["condition"] != "shift" or ex["offset_s"] > 0)  # one of a clip's two shifts
     )
 
 
@@ -97,7 +99,7 @@ def omni_run(tmp_path_factory, preferences, real_clips_dir):
     result["sft_before"] = sft.evaluate(sft.train_dataset)["eval_loss"]
     sft.train()
     result["sft_after"] = sft.evaluate(sft.train_dataset)["eval_loss"]
-    save_stage(sft, processing, config.sft.output_dir, config.lora)
+    save_stage(sft, processing, config.sft.output_dir, config.lora)  # a thinker folder
 
     # DPO starts from the saved SFT checkpoint (config.model_for("dpo") finds it)
     assert config.model_for("dpo") == config.sft.output_dir
@@ -109,7 +111,7 @@ def omni_run(tmp_path_factory, preferences, real_clips_dir):
     result["changed"] = {
         part: float((_weights(dpo.model, part) - w).abs().max()) for part, w in start.items()
     }
-    result["model"] = save_stage(dpo, processing, config.dpo.output_dir, config.lora)
+    result["model"], _ = save_stage(dpo, processing, config.dpo.output_dir, config.lora)
     result["processing"] = processing
     return result
 
@@ -154,8 +156,18 @@ def test_omni_checkpoint_reloads_and_generates(omni_run):
     for key, value in original.items():  # the processor made the round trip too
         assert torch.equal(inputs[key], value) if torch.is_tensor(value) else inputs[key] == value, key
     model.eval()
+    # the trainer ran the model under bf16 autocast (accelerate wraps its forward); the
+    # checkpoint is the fp32 weights, so compare with the unwrapped model
+    from accelerate.utils import extract_model_from_parallel
+
+    trained_model = extract_model_from_parallel(omni_run["model"], keep_fp32_wrapper=False).eval()
+    mine, theirs = model.state_dict(), trained_model.state_dict()
+    assert mine.keys() == theirs.keys()
+    assert all(mine[k].dtype == theirs[k].dtype and torch.equal(mine[k], theirs[k]) for k in mine)
+    with torch.no_grad():
+        assert torch.equal(model(**inputs).logits, trained_model(**inputs).logits)
     reloaded = model.generate(**inputs, max_new_tokens=6, do_sample=False)
-    trained = omni_run["model"].eval().generate(**inputs, max_new_tokens=6, do_sample=False)
+    trained = trained_model.generate(**inputs, max_new_tokens=6, do_sample=False)
     prompt_len = inputs["input_ids"].shape[1]
     assert reloaded.shape[1] > prompt_len
     assert torch.equal(reloaded, trained)  # the weights made the round trip

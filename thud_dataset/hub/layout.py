@@ -46,7 +46,7 @@ from ..builder import (
     materialize_all,
     prepare,
 )
-from ..materialize import EncodeSettings, MediaCache
+from ..materialize import ClipScan, EncodeSettings, MediaCache
 from ..sources.local import ANNOTATIONS_NAME
 from ..video_files import default_cache_dir
 from ..vocab import CONFIGS, SPLITS
@@ -98,7 +98,8 @@ class ShardSpec:
     work: tuple[ClipWork, ...]
     seed: int
     cache_root: str
-    settings: EncodeSettings
+    settings: EncodeSettings  # the media settings of this config (ThudConfig.encode_settings)
+    audio_column: bool = True  # probe rows carry the ``audio`` column
 
 
 def _partition_of(config: str, split: str, partition: str | None) -> str:
@@ -108,37 +109,47 @@ def _partition_of(config: str, split: str, partition: str | None) -> str:
     return partition or ("train" if config == "preferences" else "test")
 
 
-def _clip_bytes(config: str, split: str, work: ClipWork, cache: MediaCache) -> int:
+def _wav_bytes(scan: ClipScan) -> int:
+    """About the size of a clip's audio-column file: 32-bit float samples, all of them."""
+    return int(4 * scan.duration * scan.sample_rate * scan.channels)
+
+
+def _clip_bytes(config: str, split: str, work: ClipWork, cache: MediaCache, wav_bytes: int = 0) -> int:
     """Bytes of media a clip puts into a config/split (for cutting shards): the original
-    file goes into three rows (one per dimension), each intervened file into one."""
+    file goes into three rows (one per dimension), each intervened file into one; a probe
+    row also holds ``wav_bytes`` of audio column (0 without it)."""
     if config == "clips" or work.media is None:
         return os.stat(work.clip.path).st_size
-    conditions = [split] if config == "probes" else list(work.media.outputs)
-    return sum(
-        (3 if c == "original" else 1) * cache.path(work.media.outputs[c].file_name).stat().st_size
-        for c in conditions
-    )
+    outputs = [o for o in work.media.outputs.values() if config != "probes" or o.condition == split]
+    extra = wav_bytes if config == "probes" else 0
+    return sum((3 if o.condition == "original" else 1) * (cache.path(o.file_name).stat().st_size + extra) for o in outputs)
 
 
 def plan_shards(prep: Prepared, configs: tuple[str, ...], config: ThudConfig) -> list[ShardSpec]:
     """The parquet files to write: per config and split, its clips in row order, cut into
     runs of about :data:`MAX_SHARD_BYTES` each. An empty split gets no file."""
     cache = config.cache()
-    work = prep.work()
     specs = []
     for name in configs:
+        settings = config.encode_settings(name)
+        work = prep.work(settings)
         for split in SPLITS[name]:
             part = _partition_of(name, split, config.partition)
             chosen = [w for w in work if part == "all" or w.plan.partition == part]
             if not chosen:
                 continue
-            total = sum(_clip_bytes(name, split, w, cache) for w in chosen)
+            total = sum(
+                _clip_bytes(name, split, w, cache, _wav_bytes(prep.scans[w.clip.clip_id]) if config.audio_column else 0)
+                for w in chosen
+            )
             n = min(len(chosen), max(1, math.ceil(total / MAX_SHARD_BYTES)))
             for i in range(n):
                 run = chosen[i * len(chosen) // n : (i + 1) * len(chosen) // n]
                 path = f"data/{name}/{split}-{i:05d}-of-{n:05d}.parquet"
                 specs.append(
-                    ShardSpec(name, split, path, tuple(run), config.seed, str(cache.root), config.encode_settings())
+                    ShardSpec(
+                        name, split, path, tuple(run), config.seed, str(cache.root), settings, config.audio_column
+                    )
                 )
     return specs
 
@@ -151,16 +162,24 @@ def write_shard(spec: ShardSpec, folder: str | Path) -> ParquetFile:
     """
     import datasets
 
-    from ..features import FEATURES
+    from ..features import AUDIO, features_for
 
     cache = MediaCache(spec.cache_root)
-    rows = [r for w in spec.work for r in clip_rows(spec.config, spec.split, w, cache, spec.settings, spec.seed)]
+    rows = [
+        r
+        for w in spec.work
+        for r in clip_rows(spec.config, spec.split, w, cache, spec.settings, spec.seed, audio_column=spec.audio_column)
+    ]
     target = Path(folder) / spec.path
     target.parent.mkdir(parents=True, exist_ok=True)
     quiet = datasets.are_progress_bars_disabled()
     datasets.disable_progress_bars()  # one bar per file is noise: the build shows its own
     try:
-        datasets.Dataset.from_list(rows, features=FEATURES[spec.config]).to_parquet(str(target))
+        features = features_for(spec.config, spec.audio_column, audio_storage=True)
+        table = datasets.Dataset.from_list(rows, features=features)
+        if "audio" in features:  # written as its storage, typed Audio by an arrow cast (no torch)
+            table = table.cast_column("audio", AUDIO)
+        table.to_parquet(str(target))
     finally:
         if not quiet:
             datasets.enable_progress_bars()
@@ -209,6 +228,10 @@ def _settings(config: ThudConfig, command: str | None) -> BuildSettings:
         audio_bitrate_per_channel=config.audio_bitrate_per_channel,
         gap_fill=config.gap_fill,
         command=command or " ".join(sys.argv),
+        shifts_per_clip=config.shifts_per_clip,
+        one_sided=config.one_sided,
+        preferences_gap_fill=config.preferences_gap_fill,
+        audio_column=config.audio_column,
     )
 
 
@@ -233,7 +256,8 @@ def make_report(
         rows=rows,
         clips_used=len(prep.plans),
         partitions=dict(sorted(Counter(p.partition for p in prep.plans).items())),
-        offsets=dict(sorted(Counter(f"{p.tau:+g}" for p in prep.plans).items())),
+        offsets=dict(sorted(Counter(f"{t:+g}" for p in prep.plans for t in p.taus).items())),
+        directions=dict(sorted(Counter("delayed" if t > 0 else "early" for p in prep.plans for t in p.taus).items())),
         skipped=list(prep.skipped),
         plan=list(prep.plans),
         files=sorted(files, key=lambda f: f.path),
@@ -271,7 +295,7 @@ def _refuse_empty(prep: Prepared, required: tuple[str, ...], config: ThudConfig,
 
 def _estimate_bytes(prep: Prepared, configs: tuple[str, ...], config: ThudConfig) -> int:
     """About how many bytes the build writes: a probe or preference row holds a file about
-    the size of its source, a clips row the source itself."""
+    the size of its source (a probe row its audio column too), a clips row the source itself."""
     total = 0
     for plan in prep.plans:
         size = os.stat(prep.clips[plan.clip_id].path).st_size
@@ -279,7 +303,8 @@ def _estimate_bytes(prep: Prepared, configs: tuple[str, ...], config: ThudConfig
             if name == "clips":
                 total += size
             elif _partition_of(name, "", config.partition) in ("all", plan.partition):
-                total += 6 * size
+                wav = _wav_bytes(prep.scans[plan.clip_id]) if name == "probes" and config.audio_column else 0
+                total += (5 + len(plan.taus)) * (size + wav)
     return total
 
 
@@ -383,7 +408,7 @@ def build(
                     f"not enough space for the build beside {out_dir}: about {need / 1e6:.0f} MB needed, "
                     f"{free / 1e6:.0f} MB free; {out_dir} is {'unchanged' if existed else 'not created'}"
                 )
-            prep = materialize_all(prep, config, num_proc=num_proc, progress=progress)
+            prep = materialize_all(prep, config, num_proc=num_proc, progress=progress, configs=configs)
             _refuse_empty(prep, required, config, make_report(str(out_dir), settings, prep, (), []))
             files = write_shards(plan_shards(prep, configs, config), tx.staging, num_proc, progress)
             report = make_report(
