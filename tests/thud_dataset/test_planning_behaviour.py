@@ -49,12 +49,13 @@ def test_every_plan_keeps_its_shifted_event_inside_and_draws_from_all_offsets():
     by_id = {c.clip_id: c for c in clips}
     seen = set()
     for p in plans:
-        t = by_id[p.clip_id].audio_time + p.tau
-        assert 0.2 <= t <= 3.5 - 0.2, p
-        assert p.tau in DEFAULT_OFFSETS
-        seen.add(p.tau)
+        for tau in p.taus:
+            t = by_id[p.clip_id].audio_time + tau
+            assert 0.2 <= t <= 3.5 - 0.2, p
+            assert tau in DEFAULT_OFFSETS
+            seen.add(tau)
     assert seen == set(DEFAULT_OFFSETS)  # every offset is drawn somewhere
-    assert {p.tau > 0 for p in plans} == {True, False}
+    assert {tau > 0 for p in plans for tau in p.taus} == {True, False}
 
 
 def test_the_partition_is_a_hash_of_id_and_salt_at_the_asked_fraction():

@@ -125,7 +125,7 @@ def columns(rows: list[dict]) -> dict[str, list]:
 # -- the reference: each definition, one probe at a time ------------------------------------
 
 
-def reference(rows: list[dict], bands=(0.0, 0.25, 0.5, 1.0, 2.0, float("inf"))) -> dict:
+def reference(rows: list[dict], bands=(0.0, 0.4, 0.65, 1.0, float("inf"))) -> dict:
     right = [r["reading"] == r["gold"] for r in rows]
     acc = {}
     for dim in DIMENSIONS:
