@@ -11,7 +11,13 @@ scientific core, one *group* of modules at a time, each in its own copy of the c
 * doctests are not in the selections on purpose: no mutant of the core may be killed by a
   doctest alone (docstring examples are documentation; the science is checked by tests);
 * every pytest session gets fresh caches (``-p tests.helpers.fresh_caches``), so a mutant
-  never serves its files to the next one.
+  never serves its files to the next one;
+* mutants are forked from a process that has imported the code (fast), except those of
+  functions that run at import time (``Group.import_time``): they are tested again in
+  processes forked from a server that imported only third-party modules, so the module's
+  import-time work sees the mutant (otherwise they survive whatever the tests do);
+* mutmut's failure (clean run, stats collection) stops the script: no summary is written
+  for mutants that were not tested.
 
 Survivors that cannot be killed because they do not change behaviour (equivalent mutants)
 are listed, with the reason, in ``bench/mutation_equivalent.json``; an entry is matched by
@@ -23,7 +29,8 @@ group plus the markdown table of ``docs/testing.md`` (``--table``).
     python bench/mutation.py interventions media  # some groups
     python bench/mutation.py --table              # the table of the finished groups
     python bench/mutation.py --list               # groups, modules, test selections
-    python bench/mutation.py --sample             # a small fixed sample (about a minute)
+    python bench/mutation.py --sample             # a small fixed sample (a few minutes)
+    python bench/mutation.py --every 3 metrics    # a fixed 1-in-3 sample of a group's mutants
 
 A rerun resumes: mutants already tested are kept unless their function changed (mutmut's
 own bookkeeping); ``--fresh`` starts a group from scratch.

@@ -176,6 +176,9 @@ def test_answers_that_are_not_text_are_named():
         parse_answers(["A", 1])
     with pytest.raises(TypeError, match=r"^answers must be str or None; got int: 1$"):
         score_probes(["A", 1], ["synced", "synced"], ["original", "original"], ["sync", "sync"], None, n_resamples=0)
+    # an answer that cannot even be grouped with the others (unhashable) is named the same way
+    with pytest.raises(TypeError, match=r"^answers must be str or None; got list: \['x'\]$"):
+        parse_answers(["A", ["x"]])
 
 
 def test_answers_read_without_dimensions():
