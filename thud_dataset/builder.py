@@ -262,12 +262,27 @@ def _scan_crashed(args: tuple[Clip, MediaCache]) -> str:
     return f"{args[0].path}: the process reading it died (a crash in the media library?)"
 
 
-def prepare(config: ThudConfig, progress: bool = True, num_proc: int | None = None) -> Prepared:
+#: runs ``fn`` over ``items`` like :func:`run_isolated` — ``mapper(fn, items, crashed, desc)``
+#: returns ``[fn(x) for x in items]`` in order, ``crashed(x)`` for an item whose worker died
+#: (a cluster engine passes its own; see :mod:`thud_dataset.hub.ray_engine`)
+Mapper = Callable[[Callable, Sequence, Callable, str], list]
+
+
+def _local_mapper(num_proc: int | None, progress: bool) -> Mapper:
+    def mapper(fn: Callable, items: Sequence, crashed: Callable, desc: str) -> list:
+        return run_isolated(fn, items, num_proc, crashed, desc=desc, progress=progress)
+
+    return mapper
+
+
+def prepare(
+    config: ThudConfig, progress: bool = True, num_proc: int | None = None, mapper: Mapper | None = None
+) -> Prepared:
     """Collect, check and plan the clips of ``config``; report every clip left out.
 
     ``num_proc`` > 1 checks the clips in that many processes (same result, same order):
     the check decodes each clip once (the silence check), so a serial check would hold
-    up a parallel build.
+    up a parallel build. ``mapper`` runs the check elsewhere (a cluster); same result.
     """
     cache = config.cache()
     clips, skipped = get_clips(
@@ -281,9 +296,8 @@ def prepare(config: ThudConfig, progress: bool = True, num_proc: int | None = No
     )
     scans: dict[str, ClipScan] = {}
     ok: list[Clip] = []
-    checked = run_isolated(
-        _scan_or_error, [(c, cache) for c in clips], num_proc, _scan_crashed, desc="Checking clips", progress=progress
-    )
+    mapper = mapper or _local_mapper(num_proc, progress)
+    checked = mapper(_scan_or_error, [(c, cache) for c in clips], _scan_crashed, "Checking clips")
     for clip, scan in zip(clips, checked, strict=True):
         if clip.clip_id in scans:
             skipped.append(Skipped(clip.clip_id, clip.origin or clip.path, "duplicate clip_id"))
@@ -368,7 +382,11 @@ def _materialize_crashed(job: ClipJob) -> Skipped:
 
 
 def materialize_all(
-    prep: Prepared, config: ThudConfig, num_proc: int | None = None, progress: bool = True
+    prep: Prepared,
+    config: ThudConfig,
+    num_proc: int | None = None,
+    progress: bool = True,
+    mapper: Mapper | None = None,
 ) -> Prepared:
     """Materialize every planned clip before any row is written; a clip that fails is
     skipped with its reason, like a bad row.
@@ -378,8 +396,10 @@ def materialize_all(
     changes only their donors, see :func:`~thud_dataset.planning.plan_clips`) and
     materialized again, until every plan has its files. The result is the build that
     would have been made had the failed clips been bad rows from the start. Machine
-    errors (a full disk…) are raised, not skipped.
+    errors (a full disk…) are raised, not skipped. ``mapper`` runs the clips elsewhere
+    (a cluster engine) instead of in ``num_proc`` local processes; same result.
     """
+    mapper = mapper or _local_mapper(num_proc, progress)
     cache_root = str(config.cache().root)
     settings = config.encode_settings()
     clips = dict(prep.clips)
@@ -389,13 +409,11 @@ def materialize_all(
     durations = {c: s.duration for c, s in prep.scans.items()}
     while True:
         todo = [p for p in plans if p.clip_id not in made or made[p.clip_id].plan != p]
-        results = run_isolated(
+        results = mapper(
             _materialize_or_skip,
             [ClipJob(clips[p.clip_id], p, clips[p.donor_clip_id], settings, cache_root) for p in todo],
-            num_proc,
             _materialize_crashed,
-            desc="Materializing clips",
-            progress=progress,
+            "Materializing clips",
         )
         failed = {r.clip_id: r for r in results if isinstance(r, Skipped)}
         for r in results:  # a donor that failed someone else is skipped too (once)
