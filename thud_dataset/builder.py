@@ -280,11 +280,13 @@ def prepare(
 ) -> Prepared:
     """Collect, check and plan the clips of ``config``; report every clip left out.
 
-    ``num_proc`` > 1 checks the clips in that many processes (same result, same order):
-    the check decodes each clip once (the silence check), so a serial check would hold
-    up a parallel build. ``mapper`` runs the check elsewhere (a cluster); same result.
+    ``num_proc`` > 1 reads the sources' headers and checks the clips in that many
+    processes (same result, same order): the check decodes each clip once (the silence
+    check), so a serial check would hold up a parallel build. ``mapper`` runs both maps
+    elsewhere (a cluster); same result. The plan is made here.
     """
     cache = config.cache()
+    mapper = mapper or _local_mapper(num_proc, progress)
     clips, skipped = get_clips(
         config.source,
         data_dir=config.data_dir,
@@ -293,10 +295,10 @@ def prepare(
         source_seed=config.source_seed,
         work_dir=cache.root,
         progress=progress,
+        mapper=mapper,
     )
     scans: dict[str, ClipScan] = {}
     ok: list[Clip] = []
-    mapper = mapper or _local_mapper(num_proc, progress)
     checked = mapper(_scan_or_error, [(c, cache) for c in clips], _scan_crashed, "Checking clips")
     for clip, scan in zip(clips, checked, strict=True):
         if clip.clip_id in scans:

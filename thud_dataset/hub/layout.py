@@ -128,7 +128,8 @@ class LocalEngine:
       :class:`~thud_dataset.hub.report.ParquetFile` records in the order of ``specs``;
     * ``resume_key(fingerprint)`` — ``None`` (a fresh staging folder each time), or the key
       of a staging folder that an interrupted build leaves for the next one to resume;
-    * ``running()`` — a context manager around the build's work (start and stop workers).
+    * ``running()`` — a context manager around the build's work (start and stop workers;
+      entered before anything is created, so it may refuse with a :class:`BuildError`).
     """
 
     name = "local"
@@ -383,7 +384,8 @@ def build(
     settings = _settings(config, command)
     resume_key = runner.resume_key(build_fingerprint(settings, configs, config))
     try:
-        with OutputTransaction(out, resume_key=resume_key) as tx, runner.running():
+        # the engine first: a cluster that cannot be reached fails before anything is made
+        with runner.running(), OutputTransaction(out, resume_key=resume_key) as tx:
             try:
                 prep = prepare(config, progress=progress, num_proc=num_proc, mapper=runner.map)
                 _refuse_empty(prep, required, config, make_report(str(out_dir), settings, prep, (), []))

@@ -143,6 +143,20 @@ def _thud_version() -> str:
         return "unknown"
 
 
+def worker_versions() -> dict[str, str]:
+    """What the bytes a node makes depend on besides the inputs: Thud's version, the media
+    version, PyAV and the libavcodec it runs (an encoder of another build writes other
+    bytes)."""
+    import av
+
+    return {
+        "thud": _thud_version(),
+        "media": MEDIA_VERSION,
+        "PyAV": av.__version__,
+        "libavcodec": ".".join(map(str, av.library_versions["libavcodec"])),
+    }
+
+
 def shard_digest(spec: ShardSpec) -> str:
     """Everything the bytes of ``spec``'s file depend on, hashed: the spec (config, split,
     file name, every clip's labels, plan, donor and media file names, seed, settings),
@@ -268,6 +282,38 @@ def _map(ds, fn: Callable):
             return ds.map(_apply, fn_kwargs={"fn": fn}, num_cpus=1)
 
 
+def check_nodes(ray, timeout_s: float = 600.0) -> None:
+    """Run :func:`worker_versions` on every alive node with CPUs; raise
+    :class:`~thud_dataset.hub.output.BuildError` naming a node that cannot run Thud or runs
+    another Thud or encoder than this process (its files would differ; and a map task that
+    cannot even start would look like a crash)."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    want = worker_versions()
+    nodes = [n for n in ray.nodes() if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) > 0]
+    remote = ray.remote(num_cpus=0, max_retries=1)(worker_versions)
+    refs = {
+        n.get("NodeManagerAddress", n["NodeID"]): remote.options(
+            scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False)
+        ).remote()
+        for n in nodes
+    }
+    for node, ref in refs.items():
+        try:
+            got = ray.get(ref, timeout=timeout_s)
+        except Exception as exc:
+            raise BuildError(
+                f"the Ray node {node} cannot run Thud ({type(exc).__name__}: {str(exc).strip().splitlines()[-1]}); "
+                f"install the same Thud on every node ({INSTALL}, docs/scaling.md)"
+            ) from None
+        if got != want:
+            diff = ", ".join(f"{k} {got.get(k)} (here {v})" for k, v in want.items() if got.get(k) != v)
+            raise BuildError(
+                f"the Ray node {node} runs {diff}: its files would differ from this machine's; "
+                "give every node the same Thud and PyAV build (one container image: docs/scaling.md)"
+            )
+
+
 class RayEngine:
     """The maps of a build on a Ray cluster (see the module docstring and
     :class:`~thud_dataset.hub.layout.LocalEngine` for what an engine is).
@@ -295,15 +341,28 @@ class RayEngine:
 
     @contextlib.contextmanager
     def running(self) -> Iterator[RayEngine]:
-        """Connect to (or start) Ray for the build; Ray Data set up for it, then restored."""
+        """Connect to (or start) Ray for the build, check that every node runs the same
+        Thud and encoder (:func:`check_nodes`); Ray Data set up for it, then restored.
+
+        Raises :class:`~thud_dataset.hub.output.BuildError` when the cluster cannot be
+        reached or a node differs."""
         ray = self._ray
         started = False
         if not ray.is_initialized():
-            local = self.address is None and not os.environ.get("RAY_ADDRESS")
-            ray.init(address=self.address, **({"include_dashboard": False} if local else {}))
+            where = self.address or os.environ.get("RAY_ADDRESS")
+            try:
+                ray.init(address=self.address, **({} if where else {"include_dashboard": False}))
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise BuildError(f"cannot reach the Ray cluster at {where}: {exc}") from None
             started = True
         elif self.address:
             logger.info("this process is already connected to Ray; the address %s is not used", self.address)
+        try:
+            check_nodes(ray)
+        except BaseException:
+            if started:
+                ray.shutdown()
+            raise
         ctx = ray.data.DataContext.get_current()
         # a task whose worker died for good drops only its items: they are run again (see map)
         wanted = {"max_errored_blocks": -1, "enable_progress_bars": self.progress, "print_on_execution_start": self.progress}
@@ -395,6 +454,14 @@ class RayEngine:
         shutil.rmtree(state / "tmp", ignore_errors=True)  # what a killed attempt was writing
         tasks = [ShardTask(spec, str(staging), str(state)) for spec in specs]
         results = self.map(write_or_keep, tasks, _shard_lost, "Writing parquet", per_task=1)
+        for file, _ in results:  # a worker's file must be where this process will swap it in
+            path = staging / file.path
+            if not path.is_file() or path.stat().st_size != file.num_bytes:
+                raise BuildError(
+                    f"{path}: a Ray worker wrote it but this machine does not see it; the folder "
+                    "beside --out (and the sources and the cache) must be on a filesystem every "
+                    "node shares, at the same path (docs/scaling.md)"
+                )
         self.kept = sum(kept for _, kept in results)
         self.written = len(results) - self.kept
         if self.kept:

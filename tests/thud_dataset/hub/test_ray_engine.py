@@ -247,3 +247,11 @@ def test_a_worker_that_dies_takes_only_its_own_item(ray_address, monkeypatch):
         with pytest.raises(ZeroDivisionError):  # what the function lets through is raised here
             engine.map(lambda x: 1 / x, [1, 0], lambda x: None, "Dividing")
     assert ray.is_initialized()  # a cluster the engine did not start is left running
+
+
+def test_an_empty_ray_build_exits_1_and_leaves_nothing_beside_the_folder(corpus, ray_address, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "empty" / "thud"
+    # no clip can be shifted by 30 s inside itself: the planner skips them all
+    assert _cli(monkeypatch, _argv(corpus, out, "ray", "--offsets", "30")) == 1
+    assert "nothing written" in capsys.readouterr().err
+    assert not out.exists() and not list(out.parent.glob(".thud.thud-*"))
