@@ -106,6 +106,51 @@ def verified_bytes(path: str | Path) -> bytes | None:
     return None
 
 
+def record_digest(path: str | Path) -> None:
+    """Record the SHA-256 of a file whose name cannot carry it (``<name>.sha256`` beside it,
+    written atomically), so :func:`matches_record` can check the file before reuse."""
+    path = Path(path)
+    digest = _sha256_file(path)
+    atomic_write(_record(path), digest.encode("ascii"))
+    st = path.stat()
+    _verified[str(path)] = (st.st_size, st.st_mtime_ns)
+
+
+def matches_record(path: str | Path) -> bool:
+    """Whether ``path`` exists and its bytes match the SHA-256 :func:`record_digest` wrote.
+
+    Checked by hash on first use in a process, then by size and mtime. A file without a
+    record, or whose bytes do not match it (truncated, damaged), is removed with a warning
+    naming it, so the caller makes it again; a missing file is just ``False``.
+    """
+    path = Path(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return False
+    try:
+        want = _record(path).read_text(encoding="ascii").strip()
+    except (FileNotFoundError, UnicodeDecodeError):
+        want = ""
+    if want and _verified.get(str(path)) == (st.st_size, st.st_mtime_ns):
+        return True
+    if want and _sha256_file(path) == want:
+        _verified[str(path)] = (st.st_size, st.st_mtime_ns)
+        return True
+    logger.warning(
+        "%s: cached file %s (%d bytes): removed, it will be made again",
+        path, "does not match its recorded SHA-256" if want else "has no recorded SHA-256", st.st_size,
+    )
+    _verified.pop(str(path), None)
+    path.unlink(missing_ok=True)
+    _record(path).unlink(missing_ok=True)
+    return False
+
+
+def _record(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
 def read_json(path: str | Path, what: str) -> object | None:
     """The JSON value in ``path``; ``None`` when it is missing or unreadable.
 

@@ -26,10 +26,15 @@ _LAZY = {
     "OmniSFTCollator": ("collators", "OmniSFTCollator"),
     "OmniDPOCollator": ("collators", "OmniDPOCollator"),
     "load_model_and_processor": ("models", "load_model_and_processor"),
-    "load_processor": ("processing", "load_processor"),
+    "load_processor": ("models", "load_processor"),
     "load_preferences": ("data", "load_preferences"),
     "load_general_preferences": ("general_data", "load_general_preferences"),
     "mix_preferences": ("general_data", "mix_preferences"),
+    "import_general": ("general_import", "import_general"),
+    "ProbeEvalCallback": ("evaluation", "ProbeEvalCallback"),
+    "load_eval_probes": ("evaluation", "load_eval_probes"),
+    "save_full_omni": ("export", "save_full_omni"),
+    "EvalSettings": ("config", "EvalSettings"),
 }
 
 __all__ = sorted(_LAZY)

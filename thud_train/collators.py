@@ -77,6 +77,10 @@ class _MediaCollator:
                 "through TRL's own collators (see thud_train.sft / thud_train.dpo)"
             )
         self.tokenizer = self.processor.tokenizer
+        # frame sides are multiples of the vision tower's patch x merge (28 px for
+        # Qwen2.5-Omni, 32 px for Qwen3-Omni)
+        video = self.processor.video_processor
+        self.frame_factor = int(getattr(video, "patch_size", 14)) * int(getattr(video, "merge_size", 2))
         self._pad_id = self.tokenizer.pad_token_id
         if self._pad_id is None:
             self._pad_id = self.tokenizer.eos_token_id
@@ -92,6 +96,7 @@ class _MediaCollator:
                 num_frames=frame_count(d, fps, self.media.max_frames),
                 min_pixels=self.media.min_pixels,
                 max_pixels=self.media.max_pixels,
+                factor=self.frame_factor,
             )
             for ex, d in zip(examples, durations, strict=True)
         ]

@@ -2,7 +2,8 @@
 
 The paper (section 2.3) mixes the intervention pairs with general video preferences so the
 model does not over-specialise to counterfactual cases. Thud does not ship such data; users
-bring it in this schema.
+bring it in this schema, or convert a public set with :mod:`thud_train.general_import`
+(``thud train import-general``; LLaVA-Hound's video DPO pairs).
 
 Schema: a JSON Lines file, one pair a line (or a parquet/json file with the same columns)::
 
@@ -79,7 +80,11 @@ def load_general_preferences(path: str | os.PathLike) -> Dataset:
     path = os.fspath(path)
     base = os.path.dirname(os.path.abspath(path))
     if not os.path.isfile(path):
-        raise GeneralDataError(f"{path}: no such file")
+        raise GeneralDataError(
+            f"{path}: no such file; make it from a public video preference set with "
+            "`thud train import-general` (docs/training.md), or train on Thud's pairs alone "
+            "with --set dpo.general_fraction=0"
+        )
     rows: list[dict] = []
     if path.endswith((".jsonl", ".ndjson")):
         for lineno, row in iter_jsonl(path, error=GeneralDataError):

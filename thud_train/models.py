@@ -15,18 +15,44 @@ from thud_models.omni.processing import load_processor
 from thud_train.collators import media_kind
 
 #: model names that build a tiny random-weight model here instead of loading one
-TINY_MODELS = ("tiny-omni", "tiny-causal-lm")
+TINY_MODELS = ("tiny-omni", "tiny-qwen3-omni", "tiny-causal-lm")
+
+#: the tiny model that stands in for a published family in smoke tests of its recipe
+#: (lower-cased name fragment -> tiny model; the first match wins)
+TINY_STAND_INS = (("qwen3-omni", "tiny-qwen3-omni"), ("qwen2.5-omni", "tiny-omni"))
+
+
+def tiny_stand_in(name_or_path: str) -> str:
+    """The tiny model of ``name_or_path``'s family (``Qwen/Qwen3-Omni-30B-A3B-Instruct`` ->
+    ``tiny-qwen3-omni``); a tiny name is its own stand-in.
+
+    Raises ``ValueError`` for a family without one, so a new recipe cannot skip its smoke test.
+
+    >>> tiny_stand_in("Qwen/Qwen2.5-Omni-3B"), tiny_stand_in("tiny-omni")
+    ('tiny-omni', 'tiny-omni')
+    """
+    if name_or_path in TINY_MODELS:
+        return name_or_path
+    lowered = name_or_path.lower()
+    for fragment, tiny in TINY_STAND_INS:
+        if fragment in lowered:
+            return tiny
+    raise ValueError(f"no tiny stand-in for {name_or_path!r}; add its family to TINY_STAND_INS")
 
 
 def load_model_and_processor(
     name_or_path: str, dtype: str | None = None, seed: int = 0
 ) -> tuple[Any, Any, str]:
     """``(model, processing_class, kind)``; ``kind`` is what :func:`media_kind` says."""
-    if name_or_path == "tiny-omni":
-        from thud_train.tiny import tiny_omni_processor, tiny_omni_thinker
+    if name_or_path in ("tiny-omni", "tiny-qwen3-omni"):
+        from thud_train.tiny import tiny_omni_processor, tiny_omni_thinker, tiny_qwen3_omni_thinker
 
-        processor = tiny_omni_processor()
-        model = tiny_omni_thinker(processor.tokenizer, seed=seed)
+        if name_or_path == "tiny-omni":
+            processor = tiny_omni_processor()
+            model = tiny_omni_thinker(processor.tokenizer, seed=seed)
+        else:
+            processor = tiny_omni_processor(family="qwen3_omni")
+            model = tiny_qwen3_omni_thinker(processor.tokenizer, seed=seed)
         return model, processor, media_kind(processor)
     if name_or_path == "tiny-causal-lm":
         from thud_train.tiny import tiny_causal_lm, tiny_tokenizer

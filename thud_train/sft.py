@@ -12,11 +12,15 @@ from datasets import Dataset
 
 from thud_train.common import (
     StageResult,
+    finish_stage,
     load_stage_model,
     peft_config,
-    save_stage,
+    pin_tensorboard_dir,
+    resolve_resume,
+    train_stage,
+    trainer_settings,
     trl_arguments,
-    write_summary,
+    with_resume_fix,
 )
 from thud_train.config import TrainConfig
 from thud_train.data import describe, load_preferences, sft_dataset
@@ -27,18 +31,26 @@ def build_sft_trainer(
     preferences: Dataset | None = None,
     model: Any = None,
     processing: Any = None,
+    callbacks: list | None = None,
 ):
     """A ready ``SFTTrainer`` for ``config`` (not yet trained) and the data it uses.
 
     ``preferences`` defaults to ``config.dataset``'s preferences config; ``model`` and
-    ``processing`` to the stage's model. Returns ``(trainer, processing, data_info)``.
+    ``processing`` to the stage's model. ``callbacks`` are added to the trainer's, after the
+    listening check of ``config.eval`` (:mod:`thud_train.evaluation`) when it is on.
+    Returns ``(trainer, processing, data_info)``; ``data_info["base"]`` is the checkpoint
+    the model was loaded from (None for a model passed in).
     """
     from trl import SFTConfig, SFTTrainer
 
     from thud_train.collators import OmniSFTCollator, media_kind
+    from thud_train.evaluation import attach_probe_eval
 
     stage = config.sft
+    trainer_settings(SFTConfig, stage.trainer, "sft.trainer")  # a bad key fails before any loading
+    base = None
     if model is None:
+        base = config.model_for("sft")
         model, processing, kind = load_stage_model(config, "sft")
     else:
         kind = media_kind(processing)
@@ -48,7 +60,7 @@ def build_sft_trainer(
     train = sft_dataset(rows, kind, config.system_prompt)
     if kind == "text":
         # TRL's own path: conversational prompt/completion, loss on the completion only
-        args = trl_arguments(SFTConfig, stage.output_dir, config.seed, stage.trainer)
+        args = trl_arguments(SFTConfig, stage.output_dir, config.seed, stage.trainer, "sft.trainer")
         collator = None
     else:
         args = trl_arguments(
@@ -56,13 +68,14 @@ def build_sft_trainer(
             stage.output_dir,
             config.seed,
             stage.trainer,
+            "sft.trainer",
             remove_unused_columns=False,  # the collator needs "video" and "prompt"
             dataset_kwargs={"skip_prepare_dataset": True},
         )
         collator = OmniSFTCollator(
             processing, config.media, config.system_prompt, max_length=args.max_length
         )
-    trainer = SFTTrainer(
+    trainer = with_resume_fix(SFTTrainer)(
         model=model,
         args=args,
         train_dataset=train,
@@ -70,14 +83,25 @@ def build_sft_trainer(
         data_collator=collator,
         peft_config=peft_config(config.lora),
     )
-    return trainer, processing, {"kind": kind, **describe(rows)}
+    pin_tensorboard_dir(trainer)
+    attach_probe_eval(trainer, config, processing, kind)
+    for callback in callbacks or []:
+        trainer.add_callback(callback)
+    return trainer, processing, {"kind": kind, "base": base, **describe(rows)}
 
 
-def run_sft(config: TrainConfig, preferences: Dataset | None = None) -> StageResult:
-    """Train the SFT stage and save model + processor to ``config.sft.output_dir``."""
-    trainer, processing, info = build_sft_trainer(config, preferences)
-    trainer.train()
-    save_stage(trainer, processing, config.sft.output_dir, config.lora)
-    result = StageResult("sft", config.sft.output_dir, info, trainer.state.log_history)
-    write_summary(result, config)
-    return result
+def run_sft(
+    config: TrainConfig,
+    preferences: Dataset | None = None,
+    resume: bool | str | None = None,
+    callbacks: list | None = None,
+) -> StageResult:
+    """Train the SFT stage and save model + processor to ``config.sft.output_dir``.
+
+    ``resume``: ``True`` continues from the newest ``checkpoint-N`` in the output folder, a
+    path from that checkpoint (the trainer's ``save_strategy`` decides when they are written).
+    """
+    resumed_from = resolve_resume(config.sft.output_dir, resume)  # before any loading
+    trainer, processing, info = build_sft_trainer(config, preferences, callbacks=callbacks)
+    train_stage(trainer, resumed_from)
+    return finish_stage("sft", trainer, processing, config, info, resumed_from)

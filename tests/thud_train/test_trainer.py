@@ -29,7 +29,7 @@ from thud_train.sft import build_sft_trainer  # noqa: E402
 
 #: rows trained on: of two train clips, every intervention and the original sync probe
 ROWS = 8
-FAST = {"use_cpu": True, "per_device_train_batch_size": 4, "learning_rate": 3e-3, "gradient_checkpointing": False}
+FAST = {"use_cpu": True, "per_device_train_batch_size": 4, "learning_rate": 3e-3, "activation_checkpointing": False}
 MEDIA = {"fps": 2.0, "max_frames": 4, "max_pixels": 56 * 84}
 
 
@@ -97,7 +97,7 @@ def omni_run(tmp_path_factory, preferences, real_clips_dir):
     result["sft_before"] = sft.evaluate(sft.train_dataset)["eval_loss"]
     sft.train()
     result["sft_after"] = sft.evaluate(sft.train_dataset)["eval_loss"]
-    save_stage(sft, processing, config.sft.output_dir, config.lora)
+    save_stage(sft, processing, config.sft.output_dir, config.lora)  # a thinker folder
 
     # DPO starts from the saved SFT checkpoint (config.model_for("dpo") finds it)
     assert config.model_for("dpo") == config.sft.output_dir
@@ -109,7 +109,7 @@ def omni_run(tmp_path_factory, preferences, real_clips_dir):
     result["changed"] = {
         part: float((_weights(dpo.model, part) - w).abs().max()) for part, w in start.items()
     }
-    result["model"] = save_stage(dpo, processing, config.dpo.output_dir, config.lora)
+    result["model"], _ = save_stage(dpo, processing, config.dpo.output_dir, config.lora)
     result["processing"] = processing
     return result
 

@@ -29,6 +29,7 @@ import av
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..cache_files import matches_record, record_digest
 from .base import Clip
 from .synthetic_sound import MATERIALS, room_noise, synthesize_impact
 
@@ -577,6 +578,7 @@ def render_clip(index: int, seed: int, path: str | Path) -> Clip:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+    record_digest(path)  # lets a later build check the file before reusing it
     return make_clip(scene, path)
 
 
@@ -585,8 +587,9 @@ def generate_clips(
 ) -> list[Clip]:
     """Render clips ``0 .. num_clips - 1`` of the set ``seed`` into ``out_dir``.
 
-    Files are named ``<clip_id>.mp4``; one that already exists is reused (rendering is
-    deterministic, and files are only ever renamed into place complete). Every material
+    Files are named ``<clip_id>.mp4``; one that already exists is reused when its bytes match
+    the SHA-256 recorded when it was rendered (rendering is deterministic; a truncated or
+    damaged file is rendered again). Every material
     appears when ``num_clips >= len(MATERIALS)``.
 
     Parameters
@@ -613,7 +616,7 @@ def generate_clips(
     ):
         scene = scene_params(index, seed)
         path = out / f"{scene.clip_id}.mp4"
-        if path.is_file() and path.stat().st_size > 0:
+        if matches_record(path):  # a render left complete by an earlier build
             clips.append(make_clip(scene, path))
         else:
             clips.append(render_clip(index, seed, path))

@@ -5,7 +5,8 @@ torchvision, whose registry wheel does not load against the CPU build of torch. 
 already decoded, resized and sampled by :mod:`thud_models.omni.media`, so all a video processor has
 to do here is normalise them and cut them into Qwen2-VL patches: :class:`NumpyVideoProcessor`
 does that in numpy, and :class:`ThudOmniProcessor` is the Qwen2.5-Omni processor that uses it
-and reloads itself without the Auto classes.
+and reloads itself without the Auto classes (:class:`ThudQwen3OmniProcessor` the same for
+Qwen3-Omni, whose vision patch is 16 px).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from transformers import AutoTokenizer, WhisperFeatureExtractor
 from transformers.image_processing_utils import BatchFeature
 from transformers.models.qwen2_5_omni.processing_qwen2_5_omni import Qwen2_5OmniProcessor
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+from transformers.models.qwen3_omni_moe.processing_qwen3_omni_moe import Qwen3OmniMoeProcessor
 from transformers.video_processing_utils import VideoProcessorMixin
 
 #: CLIP normalisation, as the Qwen2-VL / Qwen-Omni vision towers expect
@@ -105,8 +107,8 @@ class NumpyVideoProcessor(VideoProcessorMixin):
         return BatchFeature(data=data, tensor_type=return_tensors)
 
 
-class ThudOmniProcessor(Qwen2_5OmniProcessor):
-    """``Qwen2_5OmniProcessor`` with :class:`NumpyVideoProcessor`; reloads without torchvision."""
+class _NumpyVideoOmniProcessor:
+    """What Thud's Omni processors add: a numpy video processor, reloading without torchvision."""
 
     def check_argument_for_proper_class(self, argument_name: str, argument: Any):
         # transformers looks the video base class up in its video-processor registry, which
@@ -142,10 +144,24 @@ class ThudOmniProcessor(Qwen2_5OmniProcessor):
         )
 
 
+class ThudOmniProcessor(_NumpyVideoOmniProcessor, Qwen2_5OmniProcessor):
+    """``Qwen2_5OmniProcessor`` with :class:`NumpyVideoProcessor`; reloads without torchvision."""
+
+
+class ThudQwen3OmniProcessor(_NumpyVideoOmniProcessor, Qwen3OmniMoeProcessor):
+    """``Qwen3OmniMoeProcessor`` with :class:`NumpyVideoProcessor` (``patch_size=16``: frames
+    are multiples of 32 px); reloads without torchvision."""
+
+
+#: Thud's processors by the ``processor_class`` their folders record
+THUD_PROCESSORS = {cls.__name__: cls for cls in (ThudOmniProcessor, ThudQwen3OmniProcessor)}
+
+
 def load_processor(name_or_path: str | os.PathLike, **kwargs: Any):
     """The processing class saved at ``name_or_path``.
 
-    A :class:`ThudOmniProcessor` folder reloads as one (no torchvision needed); any other
+    A :class:`ThudOmniProcessor` (or :class:`ThudQwen3OmniProcessor`) folder reloads as one
+    (no torchvision needed); any other
     processor goes through ``AutoProcessor`` (an Omni checkpoint's own video processor then
     needs torchvision); a folder with only a tokenizer gives the tokenizer.
     """
@@ -155,8 +171,9 @@ def load_processor(name_or_path: str | os.PathLike, **kwargs: Any):
     config_file = os.path.join(path, PROCESSOR_CONFIG)
     if os.path.isfile(config_file):
         with open(config_file, encoding="utf-8") as f:
-            if json.load(f).get("processor_class") == ThudOmniProcessor.__name__:
-                return ThudOmniProcessor.from_pretrained(path, **kwargs)
+            thud_class = THUD_PROCESSORS.get(json.load(f).get("processor_class"))
+        if thud_class is not None:
+            return thud_class.from_pretrained(path, **kwargs)
     try:
         # a plain language model's folder gives its tokenizer here
         return AutoProcessor.from_pretrained(path, **kwargs)
