@@ -5,8 +5,9 @@
    baseline (always "synchronized": what a model that guesses the sound from the picture
    answers) and the *signal* baseline (listens: energy, onsets against motion, no learned
    weights), after checking that the audio reaches each of them;
-3. scores both with the ``thud_gap`` numbers, prints the table side by side and writes
-   ``results.json`` and the plots.
+3. scores both with the ``thud_gap`` numbers (:func:`thud_metrics.report.score_predictions`,
+   as ``thud score`` does), prints the table side by side and writes ``results.json``, the
+   plots and the HTML report (``OUT/report/index.html``, as ``thud report`` does).
 
 A model's row belongs between these two: near the prior, it guesses from the picture.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from .build import add_build_arguments, build_kwargs
 from .push import write_metric_next_to
+from .score import add_quiet_argument, print_scores, quiet_libraries
 
 BASELINES = ("prior", "signal")
 
@@ -31,19 +33,22 @@ def register(sub) -> None:
         help="build the synthetic set, run the prior and signal baselines, score them side by side",
         description="On a fresh machine: build the synthetic Thud dataset, answer every probe with "
         "the prior baseline (never listens) and the signal baseline (listens, no learned "
-        "weights), score both with thud_gap, print the table and write the plots.",
+        "weights), score both with thud_gap, print the table, write the plots and the HTML report.",
     )
     p.add_argument("--out", default="thud", help="output folder (default: ./thud)")
     add_build_arguments(p)
     p.add_argument("--no-check-audio", action="store_true", help="skip the audio-path check")
     p.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples for the CIs (0: none)")
-    p.add_argument("--no-plots", action="store_true", help="write results.json only")
+    p.add_argument("--no-plots", action="store_true", help="write results.json only (no plots, no report)")
+    p.add_argument("--no-report", action="store_true", help="do not write the HTML report (OUT/report/)")
+    add_quiet_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        return _run(args)
+        with quiet_libraries(args.quiet):
+            return _run(args)
     except (ValueError, FileNotFoundError) as e:
         print(f"thud demo: {e}", file=sys.stderr)
         return 2
@@ -53,26 +58,20 @@ def _run(args: argparse.Namespace) -> int:
     from thud_dataset import build
     from thud_dataset.sources import ClipError
     from thud_metrics.predictions import read_predictions
-    from thud_metrics.report import (
-        align_predictions,
-        format_table,
-        headline,
-        load_probes,
-        run_summary,
-        score_answers,
-        write_json,
-    )
+    from thud_metrics.report import load_probes, save_scores, score_predictions
     from thud_models.registry import make_answerer
     from thud_models.run import run_probes
 
     t0 = time.perf_counter()
     out = Path(args.out)
+    quiet = args.quiet
+    say = (lambda *a, **k: None) if quiet else print
     if args.source == "local" and not args.data_dir:
         print("thud demo: --source local needs --data-dir DIR (videos + annotations.jsonl)", file=sys.stderr)
         return 2
 
     # 1. the dataset
-    print(f"[1/3] building the {args.source} dataset into {out} ...", flush=True)
+    say(f"[1/3] building the {args.source} dataset into {out} ...", flush=True)
     try:
         report = build(
             out,
@@ -84,13 +83,13 @@ def _run(args: argparse.Namespace) -> int:
     except ClipError as e:
         print(f"thud demo: {e}", file=sys.stderr)
         return 2
-    print(report.summary())
+    say(report.summary())
     if report.clips_used == 0:
         print("thud demo: no clip could be used (see the skipped clips above)", file=sys.stderr)
         return 1
 
     # 2. the baselines; a rebuilt dataset may have other probes, so start the files afresh
-    print(f"\n[2/3] answering every probe with the {' and '.join(BASELINES)} baselines ...", flush=True)
+    say(f"\n[2/3] answering every probe with the {' and '.join(BASELINES)} baselines ...", flush=True)
     pred_dir = out / "predictions"
     pred_dir.mkdir(parents=True, exist_ok=True)
     files = {}
@@ -104,51 +103,47 @@ def _run(args: argparse.Namespace) -> int:
             check_audio=not args.no_check_audio,
             cache_dir=args.cache_dir,
             echo=False,
+            progress=not quiet,
         )
         verdict = f", audio-path check: {run.audio_check}" if run.audio_check else ""
-        print(f"  {spec}: {run.answered} answered, {run.failed} failed in {run.seconds:.1f} s{verdict}")
+        say(f"  {spec}: {run.answered} answered, {run.failed} failed in {run.seconds:.1f} s{verdict}")
         files[spec] = path
 
-    # 3. scores, side by side
-    print("\n[3/3] scoring ...", flush=True)
+    # 3. scores, side by side: the pipeline of `thud score` and `thud report`
+    say("\n[3/3] scoring ...", flush=True)
     probes = load_probes(out)
-    results = {}
-    for spec, path in files.items():
-        predictions = read_predictions(path)
-        answers, n_missing = align_predictions(predictions, probes)
-        results[spec] = score_answers(answers, probes, n_resamples=args.n_resamples, seed=0)
-        results[spec]["run"] = run_summary(predictions, n_missing)
+    scored = score_predictions(
+        probes, [read_predictions(p) for p in files.values()], dataset=out, n_resamples=args.n_resamples, seed=0
+    )
     score_dir = out / "scores"
-    json_path = write_json(score_dir / "results.json", {"dataset": str(out), "models": results})
-
-    n = len(probes["probe_id"])
-    print(f"\nThud scores on {n} probes ({report.clips_used} clips) of {out}\n")
-    print(format_table(results))
-    print()
-    for spec, r in results.items():
-        print(f"{spec}: {headline(r)}")
-    err = results["signal"].get("offset_error") or {}
+    paths = save_scores(scored, score_dir, plots=not args.no_plots)
+    print_scores(scored, quiet=quiet, title=f"({report.clips_used} clips) of {out}")
+    err = scored.results["signal"].get("offset_error") or {}
     if err.get("n"):
-        print(
+        say(
             f"signal: states an offset on {err['n']} sync probes; mean absolute error "
             f"{1000 * err['mean_abs_error']:.0f} ms, median {1000 * err['median_abs_error']:.0f} ms"
         )
-    print(
+    say(
         "\nThe prior never listens: its gap is the Clever-Hans ceiling and its pair accuracy 0. "
         "The signal baseline listens without learning: it tells silence and timing apart, but "
         "it can tell a swapped sound only when the bounces differ (docs/baselines.md). "
         "A model's row belongs between these two."
     )
-    print(f"\ndataset:     {out}  (load_dataset({str(out)!r}, 'probes', split='shift'))")
-    write_metric_next_to(out)  # ./thud_gap, so evaluate.load("thud_gap") works here too
-    print(f"predictions: {', '.join(str(p) for p in files.values())}")
-    print(f"results:     {json_path}")
-    if not args.no_plots:
-        from thud_metrics.plots import plot_all
+    page = None
+    if not (args.no_report or args.no_plots):
+        from thud_metrics.explorer import write_report
 
-        for path in plot_all(results, score_dir):
-            print(f"plot:        {path}")
-    print(f"\nnext: thud run --model <yours> --dataset {out} --out mine.jsonl && "
-          f"thud score {pred_dir / 'prior.jsonl'} mine.jsonl --dataset {out}")  # fmt: skip
-    print(f"(demo took {time.perf_counter() - t0:.0f} s)")
+        page = write_report(scored, out / "report", dataset=out)
+    say(f"\ndataset:     {out}  (load_dataset({str(out)!r}, 'probes', split='shift'))")
+    write_metric_next_to(out)  # ./thud_gap, so evaluate.load("thud_gap") works here too
+    say(f"predictions: {', '.join(str(p) for p in files.values())}")
+    print(f"results:     {paths['results']}")
+    for path in paths["plots"]:
+        say(f"plot:        {path}")
+    if page is not None:
+        print(f"report:      {page}  (open it in a browser)")
+    say(f"\nnext: thud run --model <yours> --dataset {out} --out mine.jsonl && "
+        f"thud score {pred_dir / 'prior.jsonl'} mine.jsonl --dataset {out}")  # fmt: skip
+    say(f"(demo took {time.perf_counter() - t0:.0f} s)")
     return 0

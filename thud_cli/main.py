@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "demo",
     "build",
     "score",
+    "report",
     "export",
     "run",
     "check_audio",

@@ -2,18 +2,27 @@
 
     thud score run.jsonl --dataset ./thud
     thud score qwen.jsonl minicpm.jsonl --dataset ./thud --out-dir scores/
+    thud score qwen.jsonl --dataset ./thud --format latex > table.tex
+    thud score qwen.jsonl --dataset ./thud --judge openai:qwen2.5-7b-instruct --judge-base-url URL
 
 Prints the Table-1 view (original / intervened accuracy per dimension, avg gap with its
 95% CI, pair accuracy), writes ``results.json`` (every number, per model, plus paired
-comparisons of each later file against the first) and three PNG plots to the output
-folder (default: next to the first predictions file). A thin layer over
-:mod:`thud_metrics.report`, :mod:`thud_metrics.plots` and :func:`thud_metrics.compare`.
+comparisons of each later file against the first) and the plots to the output folder
+(default: next to the first predictions file). With ``--format markdown|latex|csv|json``
+standard output is the table alone (notes go to standard error) and the folder gets
+``table.<ext>`` too. A thin layer over :func:`thud_metrics.report.score_predictions`,
+:mod:`thud_metrics.tables` and :mod:`thud_metrics.plots`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+from thud_metrics.tables import FORMATS
 
 
 def register(sub) -> None:
@@ -31,6 +40,23 @@ def register(sub) -> None:
         default=None,
         help="where results.json and the plots go (default: <first file>_score/ next to it)",
     )
+    add_scoring_arguments(p)
+    p.add_argument("--no-plots", action="store_true", help="write results.json only")
+    p.add_argument("--cache-dir", default=None, help="datasets cache folder for loading --dataset")
+    add_judge_arguments(p)
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="how the tables are printed: text (default), markdown, latex, csv or json; any but "
+        "text also writes table.<ext> to the output folder and keeps standard output to the table",
+    )
+    add_quiet_argument(p)
+    p.set_defaults(func=run)
+
+
+def add_scoring_arguments(p) -> None:
+    """The options that choose how predictions are scored (``thud score`` and ``thud report``)."""
     p.add_argument(
         "--allow-missing",
         action="store_true",
@@ -43,8 +69,10 @@ def register(sub) -> None:
         default=None,
         help="|tau| band edges in seconds, comma-separated (default 0,0.25,0.5,1,2,inf)",
     )
-    p.add_argument("--no-plots", action="store_true", help="write results.json only")
-    p.add_argument("--cache-dir", default=None, help="datasets cache folder for loading --dataset")
+
+
+def add_judge_arguments(p) -> None:
+    """The LLM-judge options (``thud score`` and ``thud report``)."""
     p.add_argument(
         "--judge",
         default=None,
@@ -57,29 +85,51 @@ def register(sub) -> None:
         action="store_true",
         help="judge every answer, score the judge's verdicts and report its agreement with the rules",
     )
-    p.set_defaults(func=run)
 
 
-def _bands(text: str | None) -> tuple[float, ...] | None:
+def add_quiet_argument(p) -> None:
+    p.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no progress bars (datasets' included) and minimal output: the table, warnings and errors",
+    )
+
+
+@contextlib.contextmanager
+def quiet_libraries(quiet: bool) -> Iterator[None]:
+    """While the command runs with ``--quiet``: no progress bars from ``datasets`` and no
+    info logs from Thud's packages. Everything is restored afterwards (a command run from
+    Python leaves the process as it found it)."""
+    if not quiet:
+        yield
+        return
+    import datasets
+
+    bars, verbosity = datasets.is_progress_bar_enabled(), datasets.logging.get_verbosity()
+    loggers = [logging.getLogger(p) for p in ("thud_dataset", "thud_metrics", "thud_models", "thud_train")]
+    levels = [lg.level for lg in loggers]
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        if bars:
+            datasets.enable_progress_bars()
+        datasets.logging.set_verbosity(verbosity)
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def parse_bands(text: str | None) -> tuple[float, ...] | None:
     if text is None:
         return None
     try:
         return tuple(float(v) for v in text.split(","))
     except ValueError:
         raise ValueError(f"--bands must be comma-separated numbers of seconds, e.g. 0,0.5,1,inf; got {text!r}") from None
-
-
-def _audio_check_line(meta: dict) -> str | None:
-    """The run's audio-path verdict (``_meta["audio_check"]``, written by ``thud run``)."""
-    check = meta.get("audio_check")
-    if check is None:
-        return None
-    if not isinstance(check, dict) or "verdict" not in check:
-        return str(check)
-    line = str(check["verdict"]) + (f": {check['reason']}" if check.get("reason") else "")
-    if check["verdict"] == "does_not_reach":
-        line += "\n  WARNING: the audio never reached the model; these scores measure the serving path"
-    return line
 
 
 def _judges(args) -> list:
@@ -118,94 +168,100 @@ def _judge_line(report: dict, judge) -> str:
     return "; ".join(parts)
 
 
-def run(args) -> int:
+def guarded(command: str, body, args) -> int:
+    """``body(args)``, with bad input (a file, a row, a judge) as one line on stderr and exit 2."""
     from thud_metrics.judge import JudgeError
 
     try:
-        return _run(args)
+        return body(args)
     except (ValueError, FileNotFoundError, JudgeError) as exc:
-        print(f"thud score: error: {exc}", file=sys.stderr)
+        print(f"thud {command}: error: {exc}", file=sys.stderr)
         return 2
 
 
-def _run(args) -> int:
-    from thud_metrics import compare
-    from thud_metrics.predictions import read_predictions
-    from thud_metrics.report import (
-        align_predictions,
-        format_table,
-        headline,
-        load_probes,
-        run_summary,
-        score_answers,
-        unique_names,
-        write_json,
-    )
-    from thud_metrics.scores import DEFAULT_BANDS
+def run(args) -> int:
+    return guarded("score", _run, args)
 
-    bands = _bands(args.bands) or DEFAULT_BANDS
-    sets = [read_predictions(path) for path in args.predictions]  # fail early on a bad file
+
+def score_from_args(args, predictions: list[Path]):
+    """Read the files, load the probes and score them (shared with ``thud report``)."""
+    from thud_metrics.predictions import read_predictions
+    from thud_metrics.report import load_probes, score_predictions
+
+    bands = parse_bands(args.bands)
+    sets = [read_predictions(path) for path in predictions]  # fail early on a bad file
     judges = _judges(args)
     probes = load_probes(args.dataset, cache_dir=args.cache_dir)
-    names = unique_names(sets)
-    aligned = [align_predictions(pset, probes, allow_missing=args.allow_missing) for pset in sets]
-    results = {}
-    for name, pset, (answers, n_missing), judge in zip(names, sets, aligned, judges, strict=True):
-        results[name] = score_answers(
-            answers, probes, bands=bands, n_resamples=args.n_resamples, seed=args.seed, judge=judge, judge_all=args.judge_all
-        )
-        results[name]["run"] = run_summary(pset, n_missing)
-
-    # each later file against the first, paired on the same probes
-    comparisons = {}
-    if len(sets) > 1 and args.n_resamples > 0:
-        for name, (answers, _), judge in zip(names[1:], aligned[1:], judges[1:], strict=True):
-            comparisons[f"{name} vs {names[0]}"] = compare(
-                aligned[0][0], answers, probes["label"], probes["condition"], probes["dimension"],
-                probes["pair_id"], probes["clip_id"], n_resamples=args.n_resamples, seed=args.seed,
-                judge=judges[0], judge_b=judge, judge_all=args.judge_all,
-            )  # fmt: skip
-
-    first = args.predictions[0]
-    out_dir = args.out_dir or first.with_name(first.stem + "_score" if len(sets) == 1 else "thud_score")
-    from thud_metrics.judge import write_judge_files
-
-    judge_files = write_judge_files(out_dir, results)  # the judge's lists move to their own files
-    json_path = write_json(
-        out_dir / "results.json",
-        {"dataset": str(args.dataset), "bands": list(bands), "models": results, "comparisons": comparisons},
+    return score_predictions(
+        probes,
+        sets,
+        dataset=args.dataset,
+        allow_missing=args.allow_missing,
+        bands=bands,
+        n_resamples=args.n_resamples,
+        seed=args.seed,
+        judges=judges,
+        judge_all=args.judge_all,
     )
 
-    n = len(probes["probe_id"])
-    print(f"Thud scores on {n} probes of {args.dataset}\n")
-    print(format_table(results))
-    print()
-    for name, r in results.items():
-        run_info = r["run"]
-        notes = [headline(r)]
-        if run_info["failed_calls"]:
-            notes.append(f"{run_info['failed_calls']} failed calls scored as unknown")
-        if run_info["missing_probes_scored_unknown"]:
-            notes.append(f"{run_info['missing_probes_scored_unknown']} missing probes scored as unknown")
-        print(f"{name}: " + "; ".join(notes))
-        check = _audio_check_line(run_info["meta"])
-        if check:
-            print(f"  audio path check: {check}")
-        print(f"  {_refusal_line(r)}")
-        if r.get("judge"):
-            print(f"  {_judge_line(r['judge'], judges[list(results).index(name)])}")
-    for label, c in comparisons.items():
-        row = c["paired_bootstrap"]["avg_pair_accuracy"]
-        print(
-            f"{label}: avg pair accuracy {100 * row['diff']:+.1f} pts "
-            f"(95% CI {100 * row['ci'][0]:+.1f} to {100 * row['ci'][1]:+.1f}, p = {row['p_value']:.3g})"
-        )
-    print(f"\nresults: {json_path}")
-    for path in judge_files:
-        print(f"judge:   {path}")
-    if not args.no_plots:
-        from thud_metrics.plots import plot_all
 
-        for path in plot_all(results, out_dir):
-            print(f"plot:    {path}")
+def _run(args) -> int:
+    from thud_metrics.report import save_scores
+
+    with quiet_libraries(args.quiet):
+        scored = score_from_args(args, args.predictions)
+    first = args.predictions[0]
+    out_dir = args.out_dir or first.with_name(first.stem + "_score" if len(args.predictions) == 1 else "thud_score")
+    paths = save_scores(scored, out_dir, plots=not args.no_plots, fmt=args.format)
+    print_scores(scored, fmt=args.format, quiet=args.quiet, title=f"of {args.dataset}")
+    notes = sys.stdout if args.format == "text" else sys.stderr
+    if not args.quiet:
+        for label, path in [("results", paths["results"]), *(("table", p) for p in paths["tables"]),
+                            *(("judge", p) for p in paths["judge"]), *(("plot", p) for p in paths["plots"])]:  # fmt: skip
+            print(f"{label + ':':<9}{path}", file=notes)
     return 0
+
+
+def print_scores(scored, *, fmt: str = "text", quiet: bool = False, title: str = "") -> None:
+    """Print the table in ``fmt`` and, per model, its headline, failed/missing calls and the
+    audio-path verdict (with the warning when the audio never reached it).
+
+    With a format other than text, standard output gets the table alone and the notes go to
+    standard error; ``quiet`` keeps only the table and the warnings.
+    """
+    from thud_metrics.report import AUDIO_WARNING, audio_check_line
+    from thud_metrics.tables import format_comparisons, format_table, headline, render
+
+    notes = sys.stdout if fmt == "text" else sys.stderr
+    if fmt != "text":
+        sys.stdout.write(render(scored.results, scored.comparisons, fmt))
+    elif quiet:
+        print(format_table(scored.results))
+    else:
+        n = len(scored.probes["probe_id"])
+        print(f"Thud scores on {n} probes {title}".rstrip() + "\n")
+        print(format_table(scored.results))
+        print()
+    for name, r in scored.results.items():
+        run_info = r["run"]
+        check = audio_check_line(run_info["meta"])
+        if quiet:
+            if check and AUDIO_WARNING in check:
+                print(f"{name}: {AUDIO_WARNING}", file=notes)
+            continue
+        extra = [headline(r)]
+        if run_info["failed_calls"]:
+            extra.append(f"{run_info['failed_calls']} failed calls scored as unknown")
+        if run_info["missing_probes_scored_unknown"]:
+            extra.append(f"{run_info['missing_probes_scored_unknown']} missing probes scored as unknown")
+        print(f"{name}: " + "; ".join(extra), file=notes)
+        if check:
+            print(f"  audio path check: {check}", file=notes)
+        if "refusal_rate" in r:
+            print(f"  {_refusal_line(r)}", file=notes)
+        if r.get("judge"):
+            print(f"  {_judge_line(r['judge'], scored.judges[scored.names.index(name)])}", file=notes)
+    if scored.comparisons and not quiet:
+        print(format_comparisons(scored.comparisons), file=notes)
+    if not quiet:
+        print(file=notes)

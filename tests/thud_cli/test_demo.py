@@ -1,8 +1,9 @@
-"""``thud demo``: build, run both baselines, score them side by side, write the plots."""
+"""``thud demo``: build, run both baselines, score them side by side, write the plots and the report."""
 
 from __future__ import annotations
 
 import json
+import re
 
 from thud_cli.main import main as thud_main
 
@@ -24,8 +25,16 @@ def test_demo_end_to_end(tmp_path, media_cache, capsys):
     assert results["signal"]["pair_accuracy"]["existence"] == 1.0
     assert results["signal"]["run"]["meta"]["audio_check"]["verdict"] == "reaches"
     assert results["prior"]["run"]["meta"]["audio_check"]["verdict"] == "does_not_reach"
-    for name in ("error_rates_radar.png", "prediction_decomposition.png", "accuracy_by_offset.png"):
+    from thud_metrics.plots import PLOT_FILES
+
+    for name in PLOT_FILES:
         assert (out / "scores" / name).stat().st_size > 0
+    assert re.search(r"signal vs prior: avg pair accuracy \+\d+\.\d pts \(95% CI .+, p (< 1/50|= [\d.e-]+)\)", printed)
+    # the report (browser-tested in test_report.py, on a demo run of its own)
+    report = out / "report"
+    assert f"report:      {report / 'index.html'}" in printed
+    assert json.loads((report / "results.json").read_text())["models"].keys() == {"prior", "signal"}
+    assert len(list((report / "media").glob("*.mp4"))) > 0
     for spec in ("prior", "signal"):
         assert (out / "predictions" / f"{spec}.jsonl").is_file()
         assert str(out / "predictions" / f"{spec}.jsonl") in printed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -107,6 +109,53 @@ def test_bad_bands_and_missing_dataset(runs, capsys, tmp_path):
     assert code == 2 and "--bands must be comma-separated numbers" in err
     code, _, err = _score(capsys, listener, "--dataset", tmp_path / "nowhere", "--cache-dir", tmp_path / "c")
     assert code == 2 and "nowhere" in err
+
+
+@pytest.mark.parametrize(("fmt", "ext"), [("markdown", "md"), ("latex", "tex"), ("csv", "csv"), ("json", "json")])
+def test_a_format_prints_the_table_alone_and_writes_it(runs, capsys, tmp_path, fmt, ext):
+    root, _, listener, prior, _ = runs
+    out_dir = tmp_path / "scores"
+    code, out, err = _score(capsys, listener, prior, "--dataset", root, "--out-dir", out_dir, "--n-resamples", "50",
+                            "--no-plots", "--format", fmt, "--cache-dir", tmp_path / "cache")  # fmt: skip
+    assert code == 0, err
+    assert out == (out_dir / f"table.{ext}").read_text()  # stdout is the table, nothing else
+    assert "WARNING: the audio never reached the model" in err and f"results: {out_dir / 'results.json'}" in err
+    saved = json.loads((out_dir / "results.json").read_text())
+    if fmt == "csv":
+        rows = {(r["model"], r["metric"]): r for r in csv.DictReader(io.StringIO(out))}
+        assert float(rows[("always-synced", "avg_gap")]["value"]) == saved["models"]["always-synced"]["avg_gap"]
+        assert [float(rows[("listener", "avg_pair_accuracy")][k]) for k in ("ci_low", "ci_high")] == \
+            saved["models"]["listener"]["ci"]["avg_pair_accuracy"]
+        assert (out_dir / "comparisons.csv").read_text().splitlines()[0].startswith("comparison,metric,a,b,diff")
+    elif fmt == "json":
+        table = json.loads(out)
+        assert table["models"]["listener"]["avg_gap"]["value"] == saved["models"]["listener"]["avg_gap"]
+        assert table["comparisons"]["always-synced vs listener"]["avg_pair_accuracy"]["p"] == "p < 1/50"
+    else:
+        assert "p < 1/50" in out  # no resample beats a difference of 100 points: never "p = 0"
+
+
+def test_quiet_prints_the_table_and_warnings_only(runs, capsys, tmp_path):
+    import datasets
+
+    root, _, listener, prior, _ = runs
+    before = datasets.is_progress_bar_enabled()
+    datasets.enable_progress_bars()  # as in a fresh process (a build in this session may have turned them off)
+    try:
+        code, out, err = _score(capsys, listener, prior, "--dataset", root, "--out-dir", tmp_path / "s",
+                                "--n-resamples", "20", "--no-plots", "--quiet", "--cache-dir", tmp_path / "fresh-cache")  # fmt: skip
+        assert code == 0
+        assert err == ""  # a fresh datasets cache prints "Generating ... split" bars unless quiet
+        lines = out.splitlines()
+        assert len(lines) == 5 and lines[1].startswith("model") and lines[2].startswith("listener")
+        assert lines[4] == "always-synced: WARNING: the audio never reached the model; these scores measure the serving path"
+        assert datasets.is_progress_bar_enabled()  # restored after the command
+        code, _, err = _score(capsys, listener, "--dataset", root, "--out-dir", tmp_path / "t", "--n-resamples", "0",
+                              "--no-plots", "--cache-dir", tmp_path / "another-cache")  # fmt: skip
+        assert code == 0 and "Generating original split" in err
+    finally:
+        if not before:
+            datasets.disable_progress_bars()
 
 
 # -- predictions readers -------------------------------------------------------------------
