@@ -76,9 +76,9 @@ def dataset_dir(synthetic_build) -> Path:
 @pytest.fixture(scope="session")
 def probe_rows(dataset_dir) -> dict[str, list[dict]]:
     """Every probe row by split (video bytes included)."""
-    from datasets import load_dataset
+    from thud_dataset.hub.load import load_config
 
-    return {s: list(load_dataset(str(dataset_dir), "probes", split=s)) for s in CONDITIONS}
+    return {s: list(load_config(dataset_dir, "probes", split=s)) for s in CONDITIONS}
 
 
 @pytest.fixture(scope="session")
@@ -114,9 +114,9 @@ def train_build(tmp_path_factory, media_cache):
 @pytest.fixture(scope="session")
 def preferences(train_build):
     """The built ``preferences`` config, loaded as a user would."""
-    from datasets import load_dataset
+    from thud_dataset.hub.load import load_config
 
-    ds = load_dataset(os.fspath(train_build), "preferences", split="train")
+    ds = load_config(train_build, "preferences", split="train")
     assert len(ds) > 0, "the build has no preference rows"
     return ds
 

@@ -45,9 +45,9 @@ def export_vlmevalkit(
     Returns ``{"tsv", "rows", "videos", "audio_rate"}``. Raises ``ValueError`` for a dataset
     without probes and for a probe whose prompt does not list its choices.
     """
-    import datasets
     from tqdm.auto import tqdm
 
+    from thud_dataset.hub.load import load_config
     from thud_dataset.vocab import CONDITIONS
     from thud_metrics.predictions.vlmevalkit import tsv_rows, write_tsv
     from thud_models.adapters.openai_compat import extract_wav
@@ -56,7 +56,7 @@ def export_vlmevalkit(
     if out_tsv.suffix.lower() != ".tsv":
         raise ValueError(f"{out_tsv}: the VLMEvalKit data file must end in .tsv")
     try:
-        dd = datasets.load_dataset(str(dataset), "probes", cache_dir=None if cache_dir is None else str(cache_dir))
+        dd = load_config(dataset, "probes", cache_dir=cache_dir)
     except (FileNotFoundError, ValueError) as exc:
         raise ValueError(f"cannot load the probes config of dataset {str(dataset)!r}: {exc}") from exc
     probes = [row for split in CONDITIONS if split in dd for row in dd[split]]

@@ -72,11 +72,11 @@ def load_probes(
         ``{column: list}``, splits concatenated in condition order (the same order for any
         ``columns``).
     """
-    import datasets  # heavy: only when scoring from a dataset
+    from thud_dataset.hub.load import load_config  # heavy: only when scoring from a dataset
 
     columns = list(dict.fromkeys([*PROBE_COLUMNS, *columns]))
     try:
-        dd = datasets.load_dataset(str(dataset), "probes", columns=columns, cache_dir=cache_dir)
+        dd = load_config(dataset, "probes", columns=columns, cache_dir=cache_dir)
     except (FileNotFoundError, ValueError) as exc:
         raise ValueError(f"cannot load the probes config of dataset {str(dataset)!r}: {exc}") from exc
     splits = [s for s in CONDITIONS if s in dd]

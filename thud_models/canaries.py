@@ -42,8 +42,9 @@ __all__ = [
     "default_work_dir",
 ]
 
-#: bump when what a canary is changes, so caches of the old set are not reused
-CANARY_VERSION = "v1"
+#: bump when what a canary is changes, so caches of the old set are not reused (v2: the
+#: synthetic renders' encoding, RENDER_VERSION 2)
+CANARY_VERSION = "v2"
 SAMPLE_RATE = 16_000
 DURATION_S = 3.0
 FPS = 25

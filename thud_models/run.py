@@ -388,13 +388,13 @@ class ProbeRun:
             lock.release()
 
     def _load_splits(self) -> dict[str, Any]:
-        import datasets
+        from thud_dataset.hub.load import load_config
 
         out = {}
         for split in self.settings.splits:
             try:
-                out[split] = datasets.load_dataset(
-                    str(self.dataset_dir), "probes", split=split, cache_dir=self.settings.dataset_cache_dir
+                out[split] = load_config(
+                    self.dataset_dir, "probes", split=split, cache_dir=self.settings.dataset_cache_dir
                 )
             except ValueError as e:
                 raise ValueError(

@@ -23,6 +23,7 @@ import torch
 from trl.trainer.utils import flush_left, pad
 
 from thud_models.omni.media import decode_clip, frame_count, probe_duration
+from thud_models.omni.processing import frame_factor
 from thud_train.config import MediaSettings
 
 __all__ = ["MediaSettings", "OmniDPOCollator", "OmniSFTCollator", "media_kind"]
@@ -79,8 +80,7 @@ class _MediaCollator:
         self.tokenizer = self.processor.tokenizer
         # frame sides are multiples of the vision tower's patch x merge (28 px for
         # Qwen2.5-Omni, 32 px for Qwen3-Omni)
-        video = self.processor.video_processor
-        self.frame_factor = int(getattr(video, "patch_size", 14)) * int(getattr(video, "merge_size", 2))
+        self.frame_factor = frame_factor(self.processor)
         self._pad_id = self.tokenizer.pad_token_id
         if self._pad_id is None:
             self._pad_id = self.tokenizer.eos_token_id

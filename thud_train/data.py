@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from datasets import Dataset, load_dataset
+from datasets import Dataset
+
+from thud_dataset.hub.load import load_config
 
 
 class LeakageError(ValueError):
@@ -29,7 +31,7 @@ def load_preferences(
     if isinstance(source, Dataset):
         ds = source
     else:
-        ds = load_dataset(os.fspath(source), "preferences", split="train")
+        ds = load_config(source, "preferences", split="train")
     if "partition" in ds.column_names:
         bad = [
             pid

@@ -30,9 +30,10 @@ import random
 import time
 from typing import Any
 
-from datasets import Dataset, Video, concatenate_datasets, load_dataset
+from datasets import Dataset, Video, concatenate_datasets
 from transformers import TrainerCallback
 
+from thud_dataset.hub.load import load_config
 from thud_dataset.vocab import CONDITIONS
 from thud_metrics.report import score_answers
 from thud_train.config import EvalSettings
@@ -71,7 +72,7 @@ def load_eval_probes(dataset: str | os.PathLike, num_clips: int, seed: int = 0) 
     """:func:`select_eval_probes` on the ``probes`` config (all condition splits) of a built
     Thud dataset (folder or Hub id)."""
     try:
-        splits = load_dataset(os.fspath(dataset), "probes")
+        splits = load_config(dataset, "probes")
     except (FileNotFoundError, ValueError) as e:
         raise ValueError(f"eval: cannot load the probes config of {os.fspath(dataset)!r}: {e}") from e
     parts = [splits[s] for s in CONDITIONS if s in splits]

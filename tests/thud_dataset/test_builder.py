@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
 from pathlib import Path
 
+import datasets
 import numpy as np
 import pytest
-from datasets import load_dataset
 
 from thud_dataset import ThudBuilder, build, media
+from thud_dataset.hub.load import load_config
 from thud_dataset.verify import measure_lag, onset_time, video_packets
 
 PROBE_COLUMNS = {
@@ -22,7 +24,7 @@ PROBE_COLUMNS = {
 
 
 def rows(out, config, split, columns=None):
-    return load_dataset(str(out), config, split=split, columns=columns)
+    return load_config(out, config, split=split, columns=columns)
 
 
 def decode_bytes(data: bytes, tmp: Path, name: str) -> media.DecodedAudio:
@@ -31,8 +33,11 @@ def decode_bytes(data: bytes, tmp: Path, name: str) -> media.DecodedAudio:
     return media.decode_audio(path)
 
 
-def test_load_dataset_gives_the_configs_splits_columns_and_counts(synthetic_build):
+def test_load_dataset_gives_the_configs_splits_columns_and_counts(synthetic_build, tmp_path):
+    """The spelling users know (in a cache of its own: datasets keys a folder's cache by its
+    name and card, see thud_dataset.hub.load)."""
     out, report = synthetic_build
+    load_dataset = functools.partial(datasets.load_dataset, cache_dir=str(tmp_path / "hf"))
     n_test = report.partitions["test"]
     n_train = report.partitions["train"]
     assert n_test + n_train == report.clips_used == 12 and not report.skipped

@@ -6,13 +6,12 @@ reasoning states: times, sounds, direction), against the gold label of each row.
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
-from datasets import load_dataset
 
 from thud_dataset.features import PREFERENCE_FEATURES
+from thud_dataset.hub.load import load_config
 from thud_dataset.preferences import (
     VERDICTS,
     _fmt,
@@ -47,8 +46,8 @@ def read(text: str, row: dict) -> str:
 
 
 def test_preferences_come_from_train_clips_only(train_build, preferences):
-    clips_test = load_dataset(os.fspath(train_build), "clips", split="test")
-    clips_train = load_dataset(os.fspath(train_build), "clips", split="train")
+    clips_test = load_config(train_build, "clips", split="test")
+    clips_train = load_config(train_build, "clips", split="train")
     test_ids = set(clips_test["clip_id"])
     pref_ids = set(preferences["clip_id"])
     assert test_ids, "the build has no test clips: the check would be empty"
@@ -60,14 +59,14 @@ def test_preferences_come_from_train_clips_only(train_build, preferences):
         conditions = sorted(c for c, i in zip(preferences["condition"], preferences["clip_id"], strict=True) if i == clip_id)
         assert conditions == ["mute", "original", "original", "original", "shift", "swap"]
     # the probes (evaluation) are the test clips
-    probes = load_dataset(os.fspath(train_build), "probes", split="shift")
+    probes = load_config(train_build, "probes", split="shift")
     assert not set(probes["clip_id"]) & pref_ids
 
 
 def test_chosen_verifies_the_audio_and_rejected_takes_the_shortcut(train_build, preferences):
-    clips = load_dataset(os.fspath(train_build), "clips", split="train")
+    clips = load_config(train_build, "clips", split="train")
     sound_of = dict(zip(clips["clip_id"], clips["audio_event"], strict=True))
-    clips_test = load_dataset(os.fspath(train_build), "clips", split="test")
+    clips_test = load_config(train_build, "clips", split="test")
     sound_of.update(zip(clips_test["clip_id"], clips_test["audio_event"], strict=True))
     seen = set()
     for row in preferences.remove_columns("video"):

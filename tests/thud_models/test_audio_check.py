@@ -18,7 +18,7 @@ from thud_models.audio_check import (
     parse_count,
     recommend_audio_mode,
 )
-from thud_models.canaries import build_canaries
+from thud_models.canaries import CANARY_VERSION, build_canaries
 
 
 def _packets(path: str) -> list[bytes]:
@@ -180,7 +180,7 @@ def test_result_is_json_and_round_trips(canaries):
         canaries=canaries,
     )
     d = json.loads(json.dumps(r.to_dict()))
-    assert d["verdict"] == "reaches" and d["answerer"] == "scripted" and d["canary_version"] == "v1"
+    assert d["verdict"] == "reaches" and d["answerer"] == "scripted" and d["canary_version"] == CANARY_VERSION
     assert AudioCheckResult.from_dict(d) == r
     text = r.summary()
     assert "audio reaches the model" in text and "[discriminates] presence-880hz" in text

@@ -10,8 +10,7 @@ import pytest
 for _name in ("torch", "transformers", "trl", "peft"):
     pytest.importorskip(_name, reason=f"{_name} is not installed (pip install -e '.[train]')")
 
-from datasets import load_dataset  # noqa: E402
-
+from thud_dataset.hub.load import load_config  # noqa: E402
 from thud_dataset.vocab import CHOICES  # noqa: E402
 from thud_train.config import TrainConfig  # noqa: E402
 from thud_train.dpo import build_dpo_trainer  # noqa: E402
@@ -25,7 +24,7 @@ def test_the_probes_are_whole_test_clips_fixed_by_the_seed(train_build, preferen
     clips = set(probes["clip_id"])
     assert len(clips) == 2 and set(probes["partition"]) == {"test"}
     assert not clips & set(preferences["clip_id"])  # never a clip the policy trains on
-    everything = load_dataset(str(train_build), "probes")
+    everything = load_config(train_build, "probes")
     for clip in clips:  # every probe of each chosen clip: all pairs complete
         n = sum(split["clip_id"].count(clip) for split in everything.values())
         assert probes["clip_id"].count(clip) == n

@@ -70,6 +70,6 @@ def test_lora_sft_from_a_full_omni_checkpoint_saves_a_full_omni_checkpoint(tmp_p
 
 
 def load_probe_rows(dataset, n):
-    from datasets import load_dataset
+    from thud_dataset.hub.load import load_config
 
-    return load_dataset(str(dataset), "probes", split="shift").select(range(n))
+    return load_config(dataset, "probes", split="shift").select(range(n))

@@ -154,8 +154,18 @@ def test_omni_checkpoint_reloads_and_generates(omni_run):
     for key, value in original.items():  # the processor made the round trip too
         assert torch.equal(inputs[key], value) if torch.is_tensor(value) else inputs[key] == value, key
     model.eval()
+    # the trainer ran the model under bf16 autocast (accelerate wraps its forward); the
+    # checkpoint is the fp32 weights, so compare with the unwrapped model
+    from accelerate.utils import extract_model_from_parallel
+
+    trained_model = extract_model_from_parallel(omni_run["model"], keep_fp32_wrapper=False).eval()
+    mine, theirs = model.state_dict(), trained_model.state_dict()
+    assert mine.keys() == theirs.keys()
+    assert all(mine[k].dtype == theirs[k].dtype and torch.equal(mine[k], theirs[k]) for k in mine)
+    with torch.no_grad():
+        assert torch.equal(model(**inputs).logits, trained_model(**inputs).logits)
     reloaded = model.generate(**inputs, max_new_tokens=6, do_sample=False)
-    trained = omni_run["model"].eval().generate(**inputs, max_new_tokens=6, do_sample=False)
+    trained = trained_model.generate(**inputs, max_new_tokens=6, do_sample=False)
     prompt_len = inputs["input_ids"].shape[1]
     assert reloaded.shape[1] > prompt_len
     assert torch.equal(reloaded, trained)  # the weights made the round trip

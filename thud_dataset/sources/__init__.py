@@ -33,9 +33,10 @@ def get_clips(
     :func:`~thud_dataset.sources.local.load_clips`); same result.
     """
     if source == "synthetic":
-        from .synthetic import generate_clips
+        from .synthetic import RENDER_VERSION, generate_clips
 
-        return generate_clips(num_clips, source_seed, Path(work_dir) / "synthetic", progress=progress), []
+        renders = Path(work_dir) / "synthetic" / f"v{RENDER_VERSION}"
+        return generate_clips(num_clips, source_seed, renders, progress=progress), []
     if source == "local":
         if data_dir is None:
             raise ValueError("source 'local' needs data_dir: the folder with the videos and annotations.jsonl")

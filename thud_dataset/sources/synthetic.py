@@ -53,6 +53,7 @@ __all__ = [
     "render_frames",
     "scene_params",
     "synthesize_impact",
+    "rgb_to_yuv420p",
     "write_mp4",
 ]
 
@@ -70,8 +71,17 @@ SAMPLES_PER_FRAME = SYNTHETIC_SAMPLE_RATE // SYNTHETIC_FPS
 #: impact frames: [1.4 s, 2.6 s], so a shift of up to +-1.2 s keeps the event 0.2 s inside
 IMPACT_FRAMES = (35, 65)
 
-# fixed codec settings: same input -> same bytes (one thread, no B-frames, no timestamps)
-_VIDEO_OPTIONS = {"preset": "veryfast", "crf": "20", "threads": "1", "bf": "0", "g": "25"}
+#: what a render's bytes depend on besides the scene; bump it when the encoding changes, so
+#: renders cached by another version are not taken for this one's
+RENDER_VERSION = "2"
+
+# fixed codec settings: same input -> same bytes. One thread, no B-frames, no timestamps;
+# constant QP, no scene cut and no lookahead, so no rate-control decision rests on
+# floating-point state (long test sessions once saw CRF renders of the same frames differ)
+_VIDEO_OPTIONS = {
+    "preset": "veryfast", "qp": "20", "threads": "1", "bf": "0", "g": "25",
+    "x264-params": "scenecut=0:rc-lookahead=0:sync-lookahead=0",
+}  # fmt: skip
 _AUDIO_BIT_RATE = 96_000
 _AAC_FRAME = 1024
 _CONTAINER_OPTIONS = {"movflags": "+faststart", "fflags": "+bitexact"}
@@ -501,10 +511,37 @@ def render_audio(scene: SyntheticScene) -> np.ndarray:
 # --- encoding ---------------------------------------------------------------------------
 
 
+def rgb_to_yuv420p(rgb: np.ndarray) -> np.ndarray:
+    """One RGB frame (H, W, 3) uint8, H and W even, as planar yuv420p: (H * 3 // 2, W) uint8.
+
+    BT.601 limited range in integer arithmetic (the conversion swscale makes by default),
+    chroma from the rounded mean of each 2x2 block. Done here, not by swscale, so the
+    encoder's input depends on nothing but the pixels (swscale picks kernels at run time).
+
+    >>> rgb_to_yuv420p(np.full((2, 2, 3), 255, np.uint8)).ravel().tolist()
+    [235, 235, 235, 235, 128, 128]
+    >>> rgb_to_yuv420p(np.zeros((2, 2, 3), np.uint8)).ravel().tolist()
+    [16, 16, 16, 16, 128, 128]
+    """
+    h, w, c = rgb.shape
+    if c != 3 or h % 2 or w % 2:
+        raise ValueError(f"rgb must be (H, W, 3) with H and W even, got shape {rgb.shape}")
+    x = rgb.astype(np.int32)
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    y = ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16
+    m = (x.reshape(h // 2, 2, w // 2, 2, 3).sum(axis=(1, 3)) + 2) >> 2
+    r, g, b = m[..., 0], m[..., 1], m[..., 2]
+    u = ((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128
+    v = ((112 * r - 94 * g - 18 * b + 128) >> 8) + 128
+    planes = [y.ravel(), u.ravel(), v.ravel()]
+    return np.concatenate(planes).astype(np.uint8).reshape(h * 3 // 2, w)
+
+
 def write_mp4(frames: np.ndarray, audio: np.ndarray, path: str | Path) -> None:
     """Write RGB ``frames`` (N, H, W, 3) uint8 and mono float ``audio`` as an mp4.
 
-    H.264 (libx264, yuv420p, constant SYNTHETIC_FPS, one thread, no B-frames) and AAC
+    H.264 (libx264 at constant QP, yuv420p converted by :func:`rgb_to_yuv420p`, constant
+    SYNTHETIC_FPS, one thread, no B-frames) and AAC
     (SYNTHETIC_SAMPLE_RATE, mono). Deterministic: muxed with ``+bitexact`` (no encoder
     version tag) and no creation time, so the same arrays give the same bytes.
     """
@@ -520,7 +557,7 @@ def write_mp4(frames: np.ndarray, audio: np.ndarray, path: str | Path) -> None:
         sound.bit_rate = _AUDIO_BIT_RATE
         next_sample = 0
         for i, rgb in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame = av.VideoFrame.from_ndarray(rgb_to_yuv420p(rgb), format="yuv420p")
             frame.pts, frame.time_base = i, Fraction(1, SYNTHETIC_FPS)
             out.mux(video.encode(frame))
             # interleave: the audio up to the end of this video frame

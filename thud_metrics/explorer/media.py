@@ -56,9 +56,9 @@ def envelope(samples: np.ndarray, bins: int = ENVELOPE_BINS) -> list[int]:
 def iter_videos(dataset: str | Path, cache_dir: str | Path | None = None) -> Iterator[tuple[str, dict]]:
     """``(probe_id, {"bytes", "path"})`` for every probe of a built dataset, one batch of rows
     in memory at a time."""
-    import datasets
+    from thud_dataset.hub.load import load_config
 
-    dd = datasets.load_dataset(str(dataset), "probes", columns=["probe_id", "video"], cache_dir=cache_dir)
+    dd = load_config(dataset, "probes", columns=["probe_id", "video"], cache_dir=cache_dir)
     for split in dd:
         for batch in dd[split].data.to_batches(max_chunksize=16):
             ids = batch.column("probe_id").to_pylist()

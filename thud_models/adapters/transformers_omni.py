@@ -242,6 +242,7 @@ class TransformersOmniAnswerer:
         ``input_features`` / ``feature_attention_mask`` of the video's own track.
         """
         from thud_models.omni.media import decode_clip, frame_count, probe_duration
+        from thud_models.omni.processing import frame_factor
 
         duration = probe_duration(video_path)
         clip = decode_clip(
@@ -249,6 +250,7 @@ class TransformersOmniAnswerer:
             num_frames=frame_count(duration, self.fps, self.num_frames),
             min_pixels=self.min_pixels,
             max_pixels=self.max_pixels,
+            factor=frame_factor(self.processor),
         )
         text = self.processor.apply_chat_template(
             self._messages(prompt), tokenize=False, add_generation_prompt=True
@@ -266,11 +268,13 @@ class TransformersOmniAnswerer:
         :meth:`answer_many` sorts probes by. It differs from the real length by the chat
         template's fixed tokens and the interleaving markers."""
         from thud_models.omni.media import frame_count, probe_geometry, smart_resize
+        from thud_models.omni.processing import frame_factor
 
+        factor = frame_factor(self.processor)
         duration, height, width = probe_geometry(video_path)
-        h, w = smart_resize(height, width, 28, self.min_pixels, self.max_pixels)
+        h, w = smart_resize(height, width, factor, self.min_pixels, self.max_pixels)
         frames = frame_count(duration, self.fps, self.num_frames)
-        video = -(-frames // 2) * (h // 28) * (w // 28)
+        video = -(-frames // 2) * (h // factor) * (w // factor)
         audio = 0
         if self.use_audio_in_video:  # Whisper frames (100/s), then two stride-2 stages
             mel = round(duration * 100)

@@ -157,6 +157,18 @@ class ThudQwen3OmniProcessor(_NumpyVideoOmniProcessor, Qwen3OmniMoeProcessor):
 THUD_PROCESSORS = {cls.__name__: cls for cls in (ThudOmniProcessor, ThudQwen3OmniProcessor)}
 
 
+def frame_factor(processor: Any) -> int:
+    """The side, in pixels, that frame heights and widths must be multiples of for this
+    processor's vision tower: ``patch_size * merge_size`` of its video processor (28 for
+    Qwen2.5-Omni, 32 for Qwen3-Omni); 28 when the processor does not say.
+
+    >>> frame_factor(None)
+    28
+    """
+    video = getattr(processor, "video_processor", None)
+    return int(getattr(video, "patch_size", 14)) * int(getattr(video, "merge_size", 2))
+
+
 def load_processor(name_or_path: str | os.PathLike, **kwargs: Any):
     """The processing class saved at ``name_or_path``.
 

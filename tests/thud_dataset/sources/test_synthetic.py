@@ -144,6 +144,26 @@ def test_render_is_byte_identical_and_seed_dependent(clips, tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))  # temporary files are renamed or removed
 
 
+def test_yuv_conversion_is_swscales_and_the_decoded_frames_are_the_rendered_ones(clips):
+    """The encoder's input is converted in numpy (no run-time kernel choice): it is swscale's
+    default BT.601 conversion up to rounding and chroma siting, and the decoded video is the
+    rendered frames to the codec's error."""
+    frames = render_frames(scene_params(0, SEED))
+    for rgb in frames[::20]:
+        ours = synthetic.rgb_to_yuv420p(rgb).astype(int)
+        theirs = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p").to_ndarray()
+        h = rgb.shape[0]
+        assert ours.shape == theirs.shape and np.abs(ours[:h] - theirs[:h]).max() <= 1  # luma
+        # chroma: a 2x2 mean here, swscale's own siting filter there; they part only at edges
+        assert np.abs(ours[h:] - theirs[h:]).mean() < 0.5
+    with av.open(clips[0].path) as c:
+        decoded = np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)]).astype(int)
+    assert decoded.shape == frames.shape
+    assert np.abs(decoded - frames).mean() < 2.5
+    with pytest.raises(ValueError, match="H and W even"):
+        synthetic.rgb_to_yuv420p(np.zeros((3, 4, 3), np.uint8))
+
+
 def test_physics_touches_floor_exactly_at_impact_frame():
     for index in range(12):
         scene = scene_params(index, 11)

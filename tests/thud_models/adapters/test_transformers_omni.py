@@ -55,6 +55,24 @@ def test_generates_an_answer_from_frames_and_audio(answerer, probe_rows):
     assert answerer.name.startswith("transformers:") and answerer.use_audio_in_video
 
 
+def test_frames_are_sized_for_the_processors_vision_patch(answerer, probe_rows):
+    """Qwen3-Omni's tower takes 16 px patches merged 2x2: frame sides must be multiples of
+    32 px, not Qwen2.5-Omni's 28, or the processor cuts patches across the frame edge."""
+    from thud_models import TransformersOmniAnswerer
+    from thud_train.tiny import tiny_omni_processor
+
+    processor = tiny_omni_processor(answerer.processor.tokenizer, family="qwen3_omni")
+    qwen3 = TransformersOmniAnswerer(None, processor, num_frames=8, max_pixels=224 * 168)
+    original, _ = _clip_probes(probe_rows)
+    x = qwen3.prepare(video_path(original), original["prompt"])
+    t, gh, gw = x["video_grid_thw"][0].tolist()
+    assert t == 4 and (gh * 16) % 32 == 0 and (gw * 16) % 32 == 0
+    assert (gh * 16, gw * 16) == (160, 224)  # 168 px rounds to 160, 224 stays
+    # the length estimate counts the same merged patches the processor makes
+    video_tokens = t * gh * gw // 4
+    assert qwen3.length(video_path(original), original["prompt"]) >= video_tokens
+
+
 def test_inputs_hold_the_probe_video_and_its_own_audio(answerer, probe_rows):
     original, muted = _clip_probes(probe_rows)
     tokenizer = answerer.processor.tokenizer

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
-from datasets import load_dataset
 
+from thud_dataset.hub.load import load_config
 from thud_models.omni.media import (
     SAMPLING_RATE,
     decode_clip,
@@ -27,7 +26,7 @@ def onset(audio: np.ndarray) -> float:
 
 @pytest.mark.parametrize("split", ["original", "shift", "mute", "swap"])
 def test_decoded_audio_is_the_probe_audio(train_build, split):
-    probes = load_dataset(os.fspath(train_build), "probes", split=split)
+    probes = load_config(train_build, "probes", split=split)
     for row in probes.select(range(min(3, len(probes)))):
         clip = decode_clip(row["video"], num_frames=4, max_pixels=56 * 84)
         assert len(clip.audio) == round(row["duration_s"] * SAMPLING_RATE)
