@@ -124,7 +124,8 @@ def make_jobs(clips: list[Clip], seed: int = 0) -> list[Job]:
     """Plan every clip with Thud's planner (all in one partition, so donors mix kinds)."""
     clips = [dataclasses.replace(c, split="test") for c in clips]
     durations = {c.clip_id: media.probe(c.path).duration for c in clips}
-    plans, skipped = plan_clips(clips, durations, PlanSettings(seed=seed))
+    # one shift per clip: the ffmpeg pipeline makes the four files of the paper's protocol
+    plans, skipped = plan_clips(clips, durations, PlanSettings(seed=seed, shifts_per_clip=1))
     if skipped:
         print("skipped by the planner: " + "; ".join(map(str, skipped)), file=sys.stderr)
     by_id = {c.clip_id: c for c in clips}
@@ -216,7 +217,7 @@ def ffmpeg_commands(job: Job, infos: dict[str, media.MediaInfo], out_dir: Path) 
         head = head + ["-i", str(video)]
         vmap = ["-map", "1:v:0"]
     amap = f"0:{info.audio.index}"
-    n = _samples(plan.tau, sr)
+    n = _samples(plan.taus[0], sr)
     # ``first_pts=0`` pads an audio stream that starts after the timeline origin (e.g. 3 ms
     # in the webm) with silence, so sample counts below are counted from the origin, as in
     # Thud's decoded arrays
@@ -321,7 +322,7 @@ def run_thud_materialize(
     for job in jobs:
         with Clock() as clock:
             outputs = materialize_clip(job.clip, job.plan, job.donor, out)
-        result[job.clip.clip_id] = {c: out / o.file_name for c, o in outputs.items()}
+        result[job.clip.clip_id] = {o.condition: out / o.file_name for o in outputs.values()}  # one shift
         if laps is not None:
             laps[job.clip.clip_id] = (clock.wall, clock.cpu)
     return result
@@ -341,6 +342,7 @@ def run_thud_build(data_dir: Path, out: Path, cache: Path, num_proc: int | None 
         num_proc=num_proc,
         progress=False,
         command="bench/materialize.py",
+        shifts_per_clip=1,
     )
 
 
@@ -379,7 +381,7 @@ def condition_arrays(job: Job) -> tuple[str, int, EncodeSettings, list[np.ndarra
     donor_x = conform(donor.samples, donor.sample_rate, sr, x.shape[0])
     arrays = [
         x,
-        shift(x, sr, job.plan.tau),
+        shift(x, sr, job.plan.taus[0]),
         np.zeros_like(x),
         swap(donor_x, x.shape[1], sr, job.donor.audio_time, job.clip.visual_time),
     ]
@@ -462,7 +464,7 @@ def check_agreement(jobs: list[Job], thud: dict, ffmpeg: dict) -> list[Agreement
                 expected = _samples(clip.visual_time, sr) - _samples(job.donor.audio_time, sr)
             else:
                 ref = src.samples
-                expected = _samples(job.plan.tau, sr) if condition == "shift" else 0
+                expected = _samples(job.plan.taus[0], sr) if condition == "shift" else 0
             expected_ms = 1000 * expected / sr
             t_ms, f_ms = _lag_ms(ref, t_path, sr), _lag_ms(ref, f_path, sr)
             tol = 1000 * TOLERANCE_S
@@ -605,8 +607,8 @@ def main(argv: list[str] | None = None) -> int:
         totals, laps, last = measure(st, args.repeats)
 
         # the plan Thud's build used must be the plan the CLI pipeline ran
-        built = {q["clip_id"]: (q["tau"], q["donor_clip_id"]) for q in last["build"].plan}
-        if built != {j.clip.clip_id: (j.plan.tau, j.donor.clip_id) for j in st.jobs}:
+        built = {q.clip_id: (q.taus, q.donor_clip_id) for q in last["build"].plan}
+        if built != {j.clip.clip_id: (j.plan.taus, j.donor.clip_id) for j in st.jobs}:
             raise SystemExit("thud build planned other offsets/donors than the bench: not the same work")
 
         print("\nequivalence: where the event lands (ms) in each output's decoded audio, by cross-correlation")

@@ -70,9 +70,35 @@ def add_build_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--margin", type=_seconds, help="seconds the shifted audio event must stay inside the clip (default: 0.2)")
     p.add_argument("--test-fraction", type=_fraction, help="share of clips in the test partition, 0 to 1 (default: 0.5)")
     p.add_argument(
+        "--shifts-per-clip",
+        type=_positive_int,
+        metavar="K",
+        help="shift probes per clip (default: 2, one early and one delayed, each |tau| drawn from the "
+        "offsets that fit); up to the number of offsets: every offset that fits (a sweep)",
+    )
+    p.add_argument(
+        "--one-sided",
+        choices=("skip", "keep"),
+        help="with 2 or more shifts per clip, a clip where only early or only delayed offsets fit: skip it "
+        "(default: its shifts would all point the way the picture suggests) or keep it",
+    )
+    p.add_argument(
         "--gap-fill",
         choices=("silence", "room_tone"),
-        help="what fills the gap a shift or swap leaves: digital silence (default) or the clip's room tone",
+        help="what fills the gap a shift or swap leaves in the probes: digital silence (default, as in the "
+        "paper) or the clip's room tone",
+    )
+    p.add_argument(
+        "--preferences-gap-fill",
+        choices=("silence", "room_tone"),
+        help="the same for the preferences: room tone (default: training must not learn where the "
+        "digital silence is) or digital silence",
+    )
+    p.add_argument(
+        "--no-audio-column",
+        action="store_true",
+        help="leave the probes' audio column out (by default each probe row also holds its mp4's "
+        "decoded audio as a float32 WAV)",
     )
     p.add_argument("--num-proc", type=_positive_int, default=1, help="processes checking and materializing clips in parallel (default: 1)")
     p.add_argument("--cache-dir", help="where materialized media are kept (default: $THUD_CACHE or ~/.cache/thud)")
@@ -96,8 +122,16 @@ def build_kwargs(args: argparse.Namespace) -> dict:
         kwargs["margin_s"] = args.margin
     if args.test_fraction is not None:
         kwargs["test_fraction"] = args.test_fraction
+    if args.shifts_per_clip is not None:
+        kwargs["shifts_per_clip"] = args.shifts_per_clip
+    if args.one_sided:
+        kwargs["one_sided"] = args.one_sided
     if args.gap_fill:
         kwargs["gap_fill"] = args.gap_fill
+    if args.preferences_gap_fill:
+        kwargs["preferences_gap_fill"] = args.preferences_gap_fill
+    if args.no_audio_column:
+        kwargs["audio_column"] = False
     if args.cache_dir:
         kwargs["media_cache_dir"] = args.cache_dir
     return kwargs

@@ -1,15 +1,18 @@
 """``thud demo``: the whole pipeline on the synthetic set, in about a minute.
 
 1. builds the synthetic dataset into OUT (default ``./thud``, 24 clips);
-2. runs two reference answerers over every probe (``thud run`` logic): the *prior*
+2. runs three reference answerers over every probe (``thud run`` logic): the *prior*
    baseline (always "synchronized": what a model that guesses the sound from the picture
-   answers) and the *signal* baseline (listens: energy, onsets against motion, no learned
-   weights), after checking that the audio reaches each of them;
-3. scores both with the ``thud_gap`` numbers (:func:`thud_metrics.report.score_predictions`,
+   answers), the *signal* baseline (listens: energy, onsets against motion, no learned
+   weights) and the *silence_cue* baseline (reads only where the audio is exact digital
+   silence: what the gap-fill cue alone gives away), after checking that the audio reaches
+   each of them;
+3. scores them with the ``thud_gap`` numbers (:func:`thud_metrics.report.score_predictions`,
    as ``thud score`` does), prints the table side by side and writes ``results.json``, the
    plots and the HTML report (``OUT/report/index.html``, as ``thud report`` does).
 
-A model's row belongs between these two: near the prior, it guesses from the picture.
+A model's row belongs between the prior and the signal baseline: near the prior, it guesses
+from the picture; near silence_cue, it may be reading the silence instead of the event.
 """
 
 from __future__ import annotations
@@ -24,16 +27,17 @@ from .build import add_build_arguments, build_kwargs
 from .push import write_metric_next_to
 from .score import add_quiet_argument, print_scores, quiet_libraries
 
-BASELINES = ("prior", "signal")
+BASELINES = ("prior", "signal", "silence_cue")
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "demo",
-        help="build the synthetic set, run the prior and signal baselines, score them side by side",
+        help="build the synthetic set, run the prior, signal and silence_cue baselines, score them side by side",
         description="On a fresh machine: build the synthetic Thud dataset, answer every probe with "
-        "the prior baseline (never listens) and the signal baseline (listens, no learned "
-        "weights), score both with thud_gap, print the table, write the plots and the HTML report.",
+        "the prior baseline (never listens), the signal baseline (listens, no learned "
+        "weights) and the silence_cue baseline (reads only where the audio is exact digital "
+        "silence), score them with thud_gap, print the table, write the plots and the HTML report.",
     )
     p.add_argument("--out", default="thud", help="output folder (default: ./thud)")
     add_build_arguments(p)
@@ -89,7 +93,7 @@ def _run(args: argparse.Namespace) -> int:
         return 1
 
     # 2. the baselines; a rebuilt dataset may have other probes, so start the files afresh
-    say(f"\n[2/3] answering every probe with the {' and '.join(BASELINES)} baselines ...", flush=True)
+    say(f"\n[2/3] answering every probe with the {', '.join(BASELINES[:-1])} and {BASELINES[-1]} baselines ...", flush=True)
     pred_dir = out / "predictions"
     pred_dir.mkdir(parents=True, exist_ok=True)
     files = {}
@@ -128,7 +132,9 @@ def _run(args: argparse.Namespace) -> int:
         "\nThe prior never listens: its gap is the Clever-Hans ceiling and its pair accuracy 0. "
         "The signal baseline listens without learning: it tells silence and timing apart, but "
         "it can tell a swapped sound only when the bounces differ (docs/baselines.md). "
-        "A model's row belongs between these two."
+        "silence_cue never times anything: it reads where the audio is exact digital silence, "
+        "the cue a silence-filled shift or swap leaves (--gap-fill room_tone removes it). "
+        "A model's row belongs between the prior and signal; near silence_cue, it may read the silence."
     )
     page = None
     if not (args.no_report or args.no_plots):

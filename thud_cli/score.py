@@ -67,7 +67,7 @@ def add_scoring_arguments(p) -> None:
     p.add_argument(
         "--bands",
         default=None,
-        help="|tau| band edges in seconds, comma-separated (default 0,0.25,0.5,1,2,inf)",
+        help="|tau| band edges in seconds, comma-separated (default 0,0.4,0.65,1,inf: one band per default offset)",
     )
 
 

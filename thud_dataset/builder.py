@@ -42,6 +42,7 @@ from .materialize import ClipScan, ConditionOutput, EncodeSettings, MediaCache
 from .planning import (
     DEFAULT_MARGIN_S,
     DEFAULT_OFFSETS,
+    DEFAULT_SHIFTS_PER_CLIP,
     DEFAULT_TEST_FRACTION,
     ClipPlan,
     PlanSettings,
@@ -67,13 +68,24 @@ class ThudConfig(datasets.BuilderConfig):
     offsets: tuple[float, ...] = DEFAULT_OFFSETS
     margin_s: float = DEFAULT_MARGIN_S
     test_fraction: float = DEFAULT_TEST_FRACTION
+    #: shift probes per clip: 2 = one early and one delayed; up to len(offsets) for a sweep
+    shifts_per_clip: int = DEFAULT_SHIFTS_PER_CLIP
+    #: a clip where only early or only delayed offsets fit, with >= 2 shifts per clip:
+    #: "skip" (default: its shifts would all point the way the picture suggests) or "keep"
+    one_sided: str = "skip"
     #: which partition's clips the probes come from ("test", "train" or "all");
     #: None = the config's default (probes: test, preferences: train)
     partition: str | None = None
     audio_codec: str = "aac"
     audio_bitrate_per_channel: int = 64_000
-    #: what fills the gaps a shift or swap leaves: "silence" (default) or "room_tone"
+    #: what fills the gaps a shift or swap leaves in the probes: "silence" (default, the
+    #: paper's digital silence) or "room_tone"
     gap_fill: str = "silence"
+    #: the same for the preferences: "room_tone" (default: training must not learn where
+    #: the digital silence is) or "silence"
+    preferences_gap_fill: str = "room_tone"
+    #: probe rows carry an ``audio`` column (the decoded audio of the mp4, a float32 WAV)
+    audio_column: bool = True
     shard_size: int = 4
     media_cache_dir: str | None = None
 
@@ -86,8 +98,11 @@ class ThudConfig(datasets.BuilderConfig):
             raise ValueError(f"shard_size must be >= 1, got {self.shard_size}")
         if self.source == "synthetic" and (isinstance(self.num_clips, bool) or not isinstance(self.num_clips, int) or self.num_clips < 1):
             raise ValueError(f"num_clips must be an integer >= 1, got {self.num_clips!r}")
-        self.plan_settings()  # validate offsets, margin, test fraction, seed up front
-        self.encode_settings()  # and the codec / gap fill
+        if not isinstance(self.audio_column, bool):
+            raise ValueError(f"audio_column must be True or False, got {self.audio_column!r}")
+        self.plan_settings()  # validate offsets, margin, test fraction, seed, shifts up front
+        for name in ("probes", "preferences"):
+            self.encode_settings(name)  # and the codec / gap fills
 
     def plan_settings(self) -> PlanSettings:
         return PlanSettings(
@@ -95,12 +110,34 @@ class ThudConfig(datasets.BuilderConfig):
             offsets=self.offsets,
             margin_s=self.margin_s,
             test_fraction=self.test_fraction,
+            shifts_per_clip=self.shifts_per_clip,
+            one_sided=self.one_sided,
         )
 
-    def encode_settings(self) -> EncodeSettings:
+    def encode_settings(self, config_name: str | None = None) -> EncodeSettings:
+        """How the media of ``config_name``'s rows are made (default: this config's own):
+        the preferences fill gaps with ``preferences_gap_fill``, everything else with
+        ``gap_fill``."""
+        name = config_name or self.name
         return EncodeSettings(
-            codec=self.audio_codec, bitrate_per_channel=self.audio_bitrate_per_channel, gap_fill=self.gap_fill
+            codec=self.audio_codec,
+            bitrate_per_channel=self.audio_bitrate_per_channel,
+            gap_fill=self.preferences_gap_fill if name == "preferences" else self.gap_fill,
         )
+
+    def partition_of(self, config_name: str | None = None) -> str:
+        """Which partition's clips the rows of ``config_name`` come from: ``partition`` when
+        set, else ``"train"`` for the preferences and ``"test"`` for the probes."""
+        name = config_name or self.name
+        return self.partition or ("train" if name == "preferences" else "test")
+
+    def media_settings(self, partition: str, configs: Sequence[str] | None = None) -> list[EncodeSettings]:
+        """The media a clip of ``partition`` needs for ``configs`` (default: this config):
+        one :class:`EncodeSettings` per distinct way of making them, probes' first. A clip
+        only the ``clips`` config uses gets the probes' settings (materializing checks it)."""
+        names = [n for n in (configs or (self.name,)) if n != "clips"]
+        used = [n for n in names if self.partition_of(n) in ("all", partition)]
+        return list(dict.fromkeys(self.encode_settings(n) for n in used)) or [self.encode_settings("probes")]
 
     def cache(self) -> MediaCache:
         return MediaCache(self.media_cache_dir or default_cache_dir())
@@ -108,13 +145,16 @@ class ThudConfig(datasets.BuilderConfig):
 
 @dataclass(frozen=True)
 class ClipMedia:
-    """What materializing one planned clip produced: its four condition files in the cache."""
+    """What materializing one planned clip produced: its condition files in the cache
+    (keys: :func:`~thud_dataset.materialize.output_keys`)."""
 
     clip_id: str
     plan: ClipPlan  # the plan the files were made for
     outputs: dict[str, ConditionOutput]
     #: the source's video was re-encoded (its codec does not fit the output container)
     video_transcoded: bool = False
+    #: how they were made (the gap fill differs between probes and preferences)
+    settings: EncodeSettings = EncodeSettings()
 
 
 @dataclass
@@ -122,7 +162,10 @@ class Prepared:
     """The clips of a build after checking and planning, and everything left out.
 
     ``media`` is filled by :func:`materialize_all` (every planned clip's files made, the
-    clips that failed skipped and their recipients re-planned); ``None`` before it.
+    clips that failed skipped and their recipients re-planned); ``None`` before it. It
+    holds each clip's media in the first settings it needs; ``variants`` the media of a
+    clip that two configs use with different settings (e.g. ``partition="all"``: probes
+    with digital silence, preferences with room tone), keyed by clip id and settings.
     """
 
     clips: dict[str, Clip]
@@ -130,19 +173,29 @@ class Prepared:
     plans: list[ClipPlan]
     skipped: list[Skipped] = field(default_factory=list)
     media: dict[str, ClipMedia] | None = None
+    variants: dict[tuple[str, EncodeSettings], ClipMedia] = field(default_factory=dict)
 
     def donor(self, plan: ClipPlan) -> Clip:
         return self.clips[plan.donor_clip_id]
 
-    def work(self) -> list[ClipWork]:
-        """One :class:`ClipWork` per planned clip, sorted by clip id (the row order)."""
+    def media_of(self, clip_id: str, settings: EncodeSettings | None = None) -> ClipMedia | None:
+        """The clip's media made with ``settings`` (any, when ``None``), or ``None``."""
+        media = (self.media or {}).get(clip_id)
+        if media is not None and (settings is None or media.settings == settings):
+            return media
+        return self.variants.get((clip_id, settings)) if settings is not None else None
+
+    def work(self, settings: EncodeSettings | None = None) -> list[ClipWork]:
+        """One :class:`ClipWork` per planned clip, sorted by clip id (the row order), with
+        the clip's media made with ``settings`` (``None``: the first; a clip without
+        media in these settings gets ``media=None`` and :func:`clip_rows` makes them)."""
         return [
             ClipWork(
                 self.clips[p.clip_id],
                 p,
                 self.donor(p),
                 self.scans[p.clip_id].duration,
-                self.media.get(p.clip_id) if self.media is not None else None,
+                self.media_of(p.clip_id, settings),
             )
             for p in sorted(self.plans, key=lambda p: p.clip_id)
         ]
@@ -339,13 +392,13 @@ def video_transcoded(outputs: dict[str, ConditionOutput]) -> bool:
 
 
 def materialize_job(job: ClipJob) -> ClipMedia:
-    """Make (or find in the cache) the four condition files of one planned clip.
+    """Make (or find in the cache) the condition files of one planned clip.
 
     A pure function of the job: same job, same files. Raises whatever the media code
     raises; :func:`materialize_all` turns that into a skipped clip.
     """
     outputs = MediaCache(job.cache_root).get_or_make(job.clip, job.plan, job.donor, job.settings)
-    return ClipMedia(job.clip.clip_id, job.plan, outputs, video_transcoded(outputs))
+    return ClipMedia(job.clip.clip_id, job.plan, outputs, video_transcoded(outputs), job.settings)
 
 
 @dataclass(frozen=True)
@@ -388,10 +441,15 @@ def materialize_all(
     config: ThudConfig,
     num_proc: int | None = None,
     progress: bool = True,
+    configs: Sequence[str] | None = None,
     mapper: Mapper | None = None,
 ) -> Prepared:
     """Materialize every planned clip before any row is written; a clip that fails is
     skipped with its reason, like a bad row.
+
+    Each clip is made in the settings the ``configs`` that use it need
+    (:meth:`ThudConfig.media_settings`; default: ``config``'s own): by default a test
+    clip for the probes (digital silence), a train clip for the preferences (room tone).
 
     A clip that failed because its donor's audio cannot be read is not skipped: the
     donor is. The clips that had a failed clip as their swap donor are re-planned (the planner
@@ -403,25 +461,24 @@ def materialize_all(
     """
     mapper = mapper or _local_mapper(num_proc, progress)
     cache_root = str(config.cache().root)
-    settings = config.encode_settings()
     clips = dict(prep.clips)
     plans = list(prep.plans)
     skipped = list(prep.skipped)
-    made: dict[str, ClipMedia] = {}
+    made: dict[tuple[str, EncodeSettings], ClipMedia] = {}
     durations = {c: s.duration for c, s in prep.scans.items()}
     while True:
-        todo = [p for p in plans if p.clip_id not in made or made[p.clip_id].plan != p]
-        results = mapper(
-            _materialize_or_skip,
-            [ClipJob(clips[p.clip_id], p, clips[p.donor_clip_id], settings, cache_root) for p in todo],
-            _materialize_crashed,
-            "Materializing clips",
-        )
+        jobs = [
+            ClipJob(clips[p.clip_id], p, clips[p.donor_clip_id], s, cache_root)
+            for p in plans
+            for s in config.media_settings(p.partition, configs)
+        ]
+        todo = [j for j in jobs if (m := made.get((j.clip.clip_id, j.settings))) is None or m.plan != j.plan]
+        results = mapper(_materialize_or_skip, todo, _materialize_crashed, "Materializing clips")
         failed = {r.clip_id: r for r in results if isinstance(r, Skipped)}
         for r in results:  # a donor that failed someone else is skipped too (once)
             if isinstance(r, DonorFailed):
                 failed.setdefault(r.donor.clip_id, r.donor)
-        made.update((r.clip_id, r) for r in results if isinstance(r, ClipMedia))
+        made.update(((r.clip_id, r.settings), r) for r in results if isinstance(r, ClipMedia))
         if not failed:
             break
         skipped += failed.values()
@@ -429,15 +486,17 @@ def materialize_all(
         planned = [clips[p.clip_id] for p in plans if p.clip_id not in gone]
         plans, lost = plan_clips(planned, durations, config.plan_settings())
         skipped += lost
-        for clip_id in gone | {s.clip_id for s in lost}:
-            made.pop(clip_id, None)
+        dropped = gone | {s.clip_id for s in lost}
+        made = {k: m for k, m in made.items() if k[0] not in dropped}
     used = {p.clip_id for p in plans}
+    primary = {p.clip_id: config.media_settings(p.partition, configs)[0] for p in plans}
     return Prepared(
         {c: clip for c, clip in clips.items() if c in used},
         {c: s for c, s in prep.scans.items() if c in used},
         plans,
         skipped,
-        {c: m for c, m in made.items() if c in used},
+        {c: made[(c, s)] for c, s in primary.items()},
+        {k: m for k, m in made.items() if k[0] in used and m.settings != primary[k[0]]},
     )
 
 
@@ -480,18 +539,24 @@ def _hash_id(*parts: object) -> str:
 
 
 def probe_rows(clip: Clip, plan: ClipPlan, donor: Clip, outputs: dict, seed: int, duration: float) -> list[dict]:
-    """The probe rows of one clip (without media bytes): 3 originals + shift, mute, swap.
+    """The probe rows of one clip (without media bytes): 3 originals, one shift per offset
+    of ``plan.taus``, mute, swap.
 
-    Each row's ``video`` holds only the content-hash file name at this point.
+    A dimension's ``pair_id`` is shared by its original probe and every intervened probe
+    of it (the K shifts of a clip all pair with its original sync probe); a shift's
+    ``probe_id`` includes its ``tau``, so every probe id is unique. Each row's ``video``
+    holds only the content-hash file name at this point.
     """
     rows = []
     for dimension in DIMENSIONS:
         pair_id = _hash_id("pair", seed, clip.clip_id, dimension)
-        for condition in ("original", INTERVENTION_OF[dimension]):
-            out = outputs[condition]
+        wanted = ("original", INTERVENTION_OF[dimension])
+        for out in (o for o in outputs.values() if o.condition in wanted):
+            condition = out.condition
+            tau = (repr(float(out.offset_s)),) if condition == "shift" else ()
             rows.append(
                 {
-                    "probe_id": _hash_id("probe", seed, clip.clip_id, dimension, condition),
+                    "probe_id": _hash_id("probe", seed, clip.clip_id, dimension, condition, *tau),
                     "pair_id": pair_id,
                     "clip_id": clip.clip_id,
                     "dimension": dimension,
@@ -519,7 +584,11 @@ def probe_rows(clip: Clip, plan: ClipPlan, donor: Clip, outputs: dict, seed: int
 
 
 #: the order of a config's rows within a split (the written parquet files follow it)
-ROW_ORDER = {"probes": ("clip_id", "dimension"), "preferences": ("clip_id", "dimension", "condition"), "clips": ("clip_id",)}
+ROW_ORDER = {
+    "probes": ("clip_id", "dimension", "offset_s"),
+    "preferences": ("clip_id", "dimension", "condition", "offset_s"),
+    "clips": ("clip_id",),
+}
 
 
 def clip_row(work: ClipWork) -> dict:
@@ -557,9 +626,24 @@ def read_object(cache: MediaCache, name: str, remake: Callable[[], object]) -> b
         raise ClipError(f"{exc} (even after remaking it)") from None
 
 
-def clip_rows(config_name: str, split: str, work: ClipWork, cache: MediaCache, settings: EncodeSettings, seed: int) -> list[dict]:
+def clip_rows(
+    config_name: str,
+    split: str,
+    work: ClipWork,
+    cache: MediaCache,
+    settings: EncodeSettings,
+    seed: int,
+    *,
+    audio_column: bool = True,
+) -> list[dict]:
     """The finished rows of one clip for one config and split (media bytes included), in
-    :data:`ROW_ORDER`. A pure function of its arguments and the cache's files."""
+    :data:`ROW_ORDER`. A pure function of its arguments and the cache's files.
+
+    ``settings`` are the media settings of ``config_name`` (:meth:`ThudConfig.encode_settings`);
+    ``work.media`` is used when it was made with them, else the files come from the cache
+    (made there if missing). ``audio_column``: probe rows get ``audio``, the decoded audio
+    of their mp4 as a float32 WAV (:meth:`MediaCache.audio_of`).
+    """
     if config_name == "clips":
         return [clip_row(work)]
     clip, plan, donor = work.clip, work.plan, work.donor
@@ -567,16 +651,21 @@ def clip_rows(config_name: str, split: str, work: ClipWork, cache: MediaCache, s
     def remake():
         return cache.get_or_make(clip, plan, donor, settings)
 
-    outputs = work.media.outputs if work.media is not None else remake()
+    media = work.media
+    outputs = media.outputs if media is not None and media.settings == settings else remake()
     rows = probe_rows(clip, plan, donor, outputs, seed, work.duration)
     if config_name == "probes":
         rows = [r for r in rows if r["condition"] == split]
     rows.sort(key=lambda r: tuple(r[k] for k in ROW_ORDER[config_name]))
+    with_audio = audio_column and config_name == "probes"
     finished = []
     for row in rows:
         row = dict(row)
         name = row["video"]
         row["video"] = {"bytes": read_object(cache, name, remake), "path": name}
+        if with_audio:
+            wav = cache.audio_of(name)
+            row["audio"] = {"bytes": read_object(cache, wav, lambda n=name: cache.audio_of(n)), "path": wav}
         if config_name == "preferences":
             from .preferences import preference_texts
 
@@ -610,7 +699,9 @@ class ThudBuilder(datasets.GeneratorBasedBuilder):
     def _info(self) -> datasets.DatasetInfo:
         return datasets.DatasetInfo(
             description="Thud: audio-visual Clever-Hans probes (Shift / Mute / Swap).",
-            features=F.FEATURES[self.config.name],
+            # the audio column as its storage struct: datasets encodes every generated row,
+            # and its Audio encoder needs torchcodec (thud build writes the column as Audio)
+            features=F.features_for(self.config.name, audio_column=self.config.audio_column, audio_storage=True),
             citation=CITATION,
             license="see the dataset card: licences of the source clips apply",
         )
@@ -621,7 +712,7 @@ class ThudBuilder(datasets.GeneratorBasedBuilder):
         if prep is None:
             prep = prepare(self.config, num_proc=getattr(self, "_num_proc", None))
         if getattr(self, "_materialize_first", False) and prep.media is None:
-            prep = materialize_all(prep, self.config, getattr(self, "_num_proc", None))
+            prep = materialize_all(prep, self.config, getattr(self, "_num_proc", None))  # this config's media
         self._thud_prepared = prep
         return prep
 
@@ -637,13 +728,11 @@ class ThudBuilder(datasets.GeneratorBasedBuilder):
         return super().download_and_prepare(*args, num_proc=num_proc, **kwargs)
 
     def _partition(self) -> str:
-        if self.config.partition:
-            return self.config.partition
-        return "train" if self.config.name == "preferences" else "test"
+        return self.config.partition_of()
 
     def _split_generators(self, dl_manager):
         prep = self.prepared()
-        work = prep.work()
+        work = prep.work(self.config.encode_settings())
         size, jobs = self.config.shard_size, getattr(self, "_num_proc", None) or 1
 
         def cost(w: ClipWork) -> float:  # what materializing a clip costs: mostly encoding its samples
@@ -674,7 +763,9 @@ class ThudBuilder(datasets.GeneratorBasedBuilder):
         for shard in shards:
             for work in shard:
                 try:
-                    rows = clip_rows(self.config.name, split, work, cache, settings, self.config.seed)
+                    rows = clip_rows(
+                        self.config.name, split, work, cache, settings, self.config.seed, audio_column=self.config.audio_column
+                    )
                 except Exception as e:
                     if work.media is not None or machine_error(e):
                         raise  # materialized already: the cache changed under the build

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from datasets import Features, Sequence, Value, Video
+from datasets import Audio, Features, Sequence, Value, Video
 
 #: Video is stored as ``{"bytes", "path"}`` (``decode=False``) so rows work on a machine
 #: without torch/torchcodec; ``path`` is the opaque content-hash file name.
 VIDEO = Video(decode=False)
+#: the probe's audio as a decoder hears it in the mp4: a WAV of float32 samples at the
+#: file's own rate and channel count, stored as ``{"bytes", "path"}`` like the video
+#: (``cast_column("audio", Audio(...))`` decodes it where torchcodec is installed)
+AUDIO = Audio(decode=False)
+#: the arrow storage of :data:`AUDIO`, as plain features: ``datasets`` 5 encodes an
+#: ``Audio`` value only with torchcodec installed (even ``{"bytes", "path"}`` that needs no
+#: encoding), so rows are written with this and the column cast to ``AUDIO`` (an arrow
+#: cast, no torch); the ``datasets`` builder, which encodes every row, declares it as is
+AUDIO_STORAGE = {"bytes": Value("binary"), "path": Value("string")}
 
 _LABELS = {
     "visual_event": Value("string"),
@@ -26,6 +35,7 @@ PROBE_FEATURES = Features(
         "offset_s": Value("float64"),
         "donor_clip_id": Value("string"),
         "video": VIDEO,
+        "audio": AUDIO,
         "prompt": Value("string"),
         "choices": Sequence(Value("string")),
         "label": Value("string"),
@@ -51,10 +61,32 @@ CLIP_FEATURES = Features(
     }
 )
 
-#: a probe row plus the two responses of a preference pair
+#: a probe row (without ``audio``: the trainer takes the sound from the video) plus the
+#: two responses of a preference pair
 PREFERENCE_FEATURES = Features(
-    {**PROBE_FEATURES, "chosen": Value("string"), "rejected": Value("string")}
+    {
+        **{k: v for k, v in PROBE_FEATURES.items() if k != "audio"},
+        "chosen": Value("string"),
+        "rejected": Value("string"),
+    }
 )
 
-#: the features of each config, by config name
+#: the features of each config, by config name (probes with their ``audio`` column)
 FEATURES = {"probes": PROBE_FEATURES, "preferences": PREFERENCE_FEATURES, "clips": CLIP_FEATURES}
+
+
+def features_for(config: str, audio_column: bool = True, *, audio_storage: bool = False) -> Features:
+    """The features of ``config``'s rows; without the probes' ``audio`` column when
+    ``audio_column`` is False, with it as :data:`AUDIO_STORAGE` when ``audio_storage``.
+
+    >>> "audio" in features_for("probes"), "audio" in features_for("probes", audio_column=False)
+    (True, False)
+    >>> features_for("probes", audio_storage=True)["audio"] == AUDIO_STORAGE
+    True
+    """
+    features = FEATURES[config]
+    if "audio" not in features or (audio_column and not audio_storage):
+        return features
+    if not audio_column:
+        return Features({k: v for k, v in features.items() if k != "audio"})
+    return Features({k: (AUDIO_STORAGE if k == "audio" else v) for k, v in features.items()})

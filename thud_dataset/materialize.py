@@ -1,12 +1,13 @@
-"""Turn a planned clip into its four media files: a pure function of (clip, plan, settings).
+"""Turn a planned clip into its media files: a pure function of (clip, plan, settings).
 
 :func:`scan_clip` checks a source (readable, complete, has sound, not silent, labels inside
 what really decodes) and :func:`materialize_clip` makes the original / shift / mute / swap
 files: the clip's audio is decoded once, every condition is made from that one array, each
 is encoded the same way, and the video packets are remuxed untouched (or, for a codec mp4
-cannot carry, transcoded once and shared by the four). :class:`MediaCache` keeps results on
+cannot carry, transcoded once and shared by all). :class:`MediaCache` keeps results on
 disk so the four splits of a build (and rebuilds) reuse them; it verifies what it serves
-(:mod:`.cache_files`).
+(:mod:`.cache_files`). It also keeps the ``audio`` column's files: what a decoder hears in
+each output, as a float32 WAV (:meth:`MediaCache.audio_of`).
 
 Errors: anything wrong with one clip — unreadable or damaged media, labels outside the
 decoded audio or video, a codec or muxer failure — is a :class:`ClipError` naming the clip,
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import math
 import os
@@ -298,6 +300,16 @@ def _encode(samples: np.ndarray, sample_rate: int, settings: EncodeSettings) -> 
     )
 
 
+def output_keys(plan: ClipPlan) -> list[str]:
+    """The keys of a clip's outputs: ``original``, one ``shift/<i>`` per offset
+    ``plan.taus[i]``, ``mute``, ``swap``.
+
+    >>> output_keys(ClipPlan("c", "test", (-0.5, 0.8), "d"))
+    ['original', 'shift/0', 'shift/1', 'mute', 'swap']
+    """
+    return ["original", *(f"shift/{i}" for i in range(len(plan.taus))), "mute", "swap"]
+
+
 def make_condition_audio(
     clip: Clip,
     plan: ClipPlan,
@@ -306,7 +318,8 @@ def make_condition_audio(
     donor_audio: media.DecodedAudio,
     gap_fill: str = "silence",
 ) -> dict[str, tuple[np.ndarray | None, ConditionOutput]]:
-    """The edited audio of each condition (``None`` for mute: it is encoded once, cached)."""
+    """The edited audio of each output (keys: :func:`output_keys`; ``None`` for mute: it
+    is encoded once, cached)."""
     sr = audio.sample_rate
     x = audio.samples
     donor_x = conform(donor_audio.samples, donor_audio.sample_rate, sr, x.shape[0])
@@ -315,12 +328,16 @@ def make_condition_audio(
         seed = int(hashlib.sha256(f"room-tone|{clip.clip_id}".encode()).hexdigest()[:8], 16)
         shift_fill = room_tone(x, sr, x.shape[1], seed)
         swap_fill = room_tone(donor_x, sr, x.shape[1], seed + 1)  # the donor's own background
+    shifts = {
+        f"shift/{i}": (
+            shift(x, sr, tau, fill=shift_fill),
+            ConditionOutput("shift", "", tau, None, clip.audio_time + tau),
+        )
+        for i, tau in enumerate(plan.taus)
+    }
     return {
         "original": (x, ConditionOutput("original", "", 0.0, None, clip.audio_time)),
-        "shift": (
-            shift(x, sr, plan.tau, fill=shift_fill),
-            ConditionOutput("shift", "", plan.tau, None, clip.audio_time + plan.tau),
-        ),
+        **shifts,
         "mute": (None, ConditionOutput("mute", "", 0.0, None, None)),
         "swap": (
             swap(donor_x, x.shape[1], sr, donor.audio_time, clip.visual_time, fill=swap_fill),
@@ -336,7 +353,8 @@ def materialize_clip(
     out_dir: str | Path,
     settings: EncodeSettings = EncodeSettings(),
 ) -> dict[str, ConditionOutput]:
-    """Write the four condition files of ``clip`` into ``out_dir``; return what was written.
+    """Write the condition files of ``clip`` into ``out_dir`` (original, one shift per
+    offset of ``plan.taus``, mute, swap); return what was written, by :func:`output_keys`.
 
     The files are mp4s named by content hash, so the name reveals nothing of the condition
     and identical outputs are stored once. Raises :class:`ClipError` naming the clip for
@@ -357,8 +375,8 @@ def _check_times(clip: Clip, plan: ClipPlan, audio: media.DecodedAudio, donor: C
     """The labels and the planned shift, against the audio as it decodes (not the header)."""
     length = audio.duration
     visual, audio_t = event_seconds(clip, "visual_time"), event_seconds(clip, "audio_time")
-    moved = audio_t + plan.tau
-    for what, t in (("visual_time", visual), ("audio_time", audio_t), ("the shifted audio event", moved)):
+    moved = [(f"the audio event shifted by {tau:+g} s", audio_t + tau) for tau in plan.taus]
+    for what, t in (("visual_time", visual), ("audio_time", audio_t), *moved):
         if not 0 <= t < length:
             raise clip_error(
                 clip, f"{clip.path}: {what} at {t:.3f} s is outside the decoded audio (0 to {length:.3f} s)"
@@ -388,7 +406,7 @@ def _materialize(
         if source.info.video_transcoded:
             # once per clip: the four conditions share these packets
             video = stack.enter_context(media.transcode_video(video))
-        for condition, (samples, out) in make_condition_audio(
+        for key, (samples, out) in make_condition_audio(
             clip, plan, audio, donor, donor_audio, settings.gap_fill
         ).items():
             if samples is None:
@@ -401,11 +419,34 @@ def _materialize(
             path = out_dir / name
             if not cache_files.content_ok(path):
                 cache_files.atomic_write(path, data)
-            results[condition] = ConditionOutput(
-                condition, name, out.offset_s, out.donor_clip_id, out.edited_audio_time,
+            results[key] = ConditionOutput(
+                out.condition, name, out.offset_s, out.donor_clip_id, out.edited_audio_time,
                 video.transcoded, encoded.encoder,
             )
     return results
+
+
+#: the extension of the audio column's files
+AUDIO_EXTENSION = ".wav"
+
+
+def wav_bytes(audio: media.DecodedAudio) -> bytes:
+    """``audio`` as a WAV file of 32-bit IEEE float samples at its own rate and channel
+    count: lossless, so reading it back gives exactly ``audio.samples``.
+
+    Written by FFmpeg's WAV muxer (through PyAV) with its bitexact flag, so the same
+    samples always give the same bytes (no encoder tag, no timestamp).
+    """
+    buf = io.BytesIO()
+    layout = "mono" if audio.samples.shape[0] == 1 else "stereo"
+    with av.open(buf, "w", format="wav", options={"fflags": "+bitexact"}) as out:
+        stream = out.add_stream("pcm_f32le", rate=audio.sample_rate, layout=layout)
+        interleaved = np.ascontiguousarray(audio.samples.T, dtype=np.float32).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(interleaved, format="flt", layout=layout)
+        frame.sample_rate, frame.pts = audio.sample_rate, 0
+        for packet in (*stream.encode(frame), *stream.encode(None)):
+            out.mux(packet)
+    return buf.getvalue()
 
 
 def file_key(path: str) -> str:
@@ -433,6 +474,7 @@ class MediaCache:
         self.objects = self.root / "objects"
         self.index = self.root / "index"
         self.scans = self.root / "scan"
+        self.audio_index = self.root / "audio"
 
     def key(self, clip: Clip, plan: ClipPlan, donor: Clip, settings: EncodeSettings) -> str:
         return _digest(
@@ -471,7 +513,7 @@ class MediaCache:
     def get_or_make(
         self, clip: Clip, plan: ClipPlan, donor: Clip, settings: EncodeSettings
     ) -> dict[str, ConditionOutput]:
-        """The four condition files of ``clip`` (see :func:`materialize_clip`), made once.
+        """The condition files of ``clip`` (see :func:`materialize_clip`), made once.
 
         Served from the cache only when the index entry reads back and every object it
         names is intact; otherwise (re)made. Raises :class:`ClipError` like
@@ -497,6 +539,27 @@ class MediaCache:
 
     def path(self, file_name: str) -> Path:
         return self.objects / file_name
+
+    def audio_of(self, file_name: str) -> str:
+        """The name of the WAV (:func:`wav_bytes`) of what a decoder hears in object
+        ``file_name``: its audio decoded by PyAV at its own rate, sample 0 at the first
+        video frame (:func:`~thud_dataset.media.decode_audio`).
+
+        Made once and kept next to the mp4 under its own content hash; an index entry
+        (``audio/``, keyed by the mp4's name and the PyAV version) finds it again. Raises
+        :class:`media.MediaError` when ``file_name`` is missing or cannot be decoded.
+        """
+        entry = self.audio_index / f"{_digest(MEDIA_VERSION, 'wav', file_name, av.__version__)}.json"
+        cached = cache_files.read_json(entry, "audio index entry")
+        name = cached.get("wav") if isinstance(cached, dict) else None
+        if isinstance(name, str) and cache_files.content_ok(self.path(name)):
+            return name
+        data = wav_bytes(media.decode_audio(self.path(file_name)))
+        name = media.content_name(data, AUDIO_EXTENSION)
+        if not cache_files.content_ok(self.path(name)):
+            cache_files.atomic_write(self.path(name), data)
+        cache_files.write_json(entry, {"wav": name})
+        return name
 
     def read(self, file_name: str) -> bytes:
         """The bytes of object ``file_name``, checked against its content-hash name.

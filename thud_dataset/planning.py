@@ -1,10 +1,18 @@
-"""The seeded plan: which partition each clip is in, its shift ``tau`` and its swap donor.
+"""The seeded plan: which partition each clip is in, its shift offsets ``tau`` and its swap donor.
 
 Every random choice is drawn from a generator seeded by ``(seed, clip_id)``, so a clip's
 plan does not depend on which other clips are in the build, on their order, or on how
 the build is sharded across processes. The train/test partition depends on the clip id
 and ``partition_salt`` only — never on the intervention seed — so probes built with
 different seeds never move a clip between training and evaluation.
+
+Shifts per clip (:func:`choose_offsets`): by default two, one early and one delayed, each
+``|tau|`` drawn from the offsets that fit. Both shifts of a clip share its picture, so a
+model that reads the direction from where the event is in the picture (an event near the
+start leaves room only for a delay) gets at most one of the two right. A clip where only
+one direction fits is *one-sided*; with two or more shifts per clip it is skipped by
+default (``one_sided="skip"``) because its shifts would all point the way the picture
+suggests, or kept (``"keep"``) with every shift in the direction that fits.
 """
 
 from __future__ import annotations
@@ -26,16 +34,45 @@ DEFAULT_OFFSETS: tuple[float, ...] = (-1.2, -0.8, -0.5, -0.3, 0.3, 0.5, 0.8, 1.2
 #: "delayed" clip is really a muted one
 DEFAULT_MARGIN_S = 0.2
 DEFAULT_TEST_FRACTION = 0.5
+#: shift probes per clip: one early and one delayed
+DEFAULT_SHIFTS_PER_CLIP = 2
+#: what happens to a clip where only one shift direction fits, when a clip gets >= 2 shifts
+ONE_SIDED = ("skip", "keep")
 
 
 @dataclass(frozen=True)
 class ClipPlan:
-    """The interventions planned for one clip."""
+    """The interventions planned for one clip.
+
+    ``taus``: its shift offsets in seconds, ascending (one shift probe each); a single
+    number is taken as a one-element tuple. ``one_sided``: ``None`` when an early and a
+    delayed offset both fit the clip, else the one direction that fits (``"early"`` or
+    ``"delayed"``).
+
+    >>> ClipPlan("c", "test", 0.5, "d").taus
+    (0.5,)
+    """
 
     clip_id: str
     partition: str  # "train" or "test"
-    tau: float  # shift offset, seconds
+    taus: tuple[float, ...]  # shift offsets, seconds, ascending
     donor_clip_id: str
+    one_sided: str | None = None
+
+    def __post_init__(self) -> None:
+        taus = (self.taus,) if isinstance(self.taus, (int, float)) else self.taus
+        object.__setattr__(self, "taus", tuple(float(t) for t in taus))
+        if not self.taus or any(t == 0 or t != t for t in self.taus):
+            raise ValueError(f"{self.clip_id}: a plan needs non-zero shift offsets, got {self.taus!r}")
+
+    @classmethod
+    def from_json(cls, d: dict) -> ClipPlan:
+        """A plan from its JSON form (``dataclasses.asdict``); reports written before
+        several shifts per clip hold a single ``tau``."""
+        d = dict(d)
+        if "taus" not in d and "tau" in d:
+            d["taus"] = (d.pop("tau"),)
+        return cls(**d)
 
 
 @dataclass(frozen=True)
@@ -45,6 +82,10 @@ class PlanSettings:
     margin_s: float = DEFAULT_MARGIN_S
     test_fraction: float = DEFAULT_TEST_FRACTION
     partition_salt: str = "thud-partition-v1"
+    #: shift probes per clip (K); 2: one early and one delayed; len(offsets): a sweep
+    shifts_per_clip: int = DEFAULT_SHIFTS_PER_CLIP
+    #: a clip where only one direction fits, when ``shifts_per_clip`` >= 2: "skip" or "keep"
+    one_sided: str = "skip"
 
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
@@ -58,6 +99,24 @@ class PlanSettings:
             raise ValueError(f"margin_s must be >= 0 seconds, got {self.margin_s}")
         if not 0 <= self.test_fraction <= 1:
             raise ValueError(f"test_fraction must be within [0, 1], got {self.test_fraction}")
+        if self.one_sided not in ONE_SIDED:
+            raise ValueError(f"one_sided must be one of {ONE_SIDED}, got {self.one_sided!r}")
+        k = self.shifts_per_clip
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"shifts_per_clip must be a whole number >= 1, got {k!r}")
+        side = one_sided_direction(self.offsets)
+        if k >= 2 and side is not None and self.one_sided == "skip":
+            raise ValueError(
+                f"the offsets {list(self.offsets)} are all {side}: with {k} shifts per clip every clip "
+                "would be one-sided and skipped; give offsets of both signs, one shift per clip "
+                "(shifts_per_clip=1, --shifts-per-clip 1) or keep one-sided clips (one_sided='keep')"
+            )
+        if k > len(set(self.offsets)):
+            raise ValueError(
+                f"shifts_per_clip={k} is more than the {len(set(self.offsets))} distinct offsets "
+                f"{sorted(set(self.offsets))}: a clip can get each offset once (all of them: "
+                f"shifts_per_clip={len(set(self.offsets))})"
+            )
 
 
 def _u64(*parts: object) -> int:
@@ -88,6 +147,47 @@ def usable_offsets(
     return [
         float(t) for t in offsets if margin_s <= audio_time + t <= duration - margin_s
     ]
+
+
+def choose_offsets(fitting: Sequence[float], k: int, rng: np.random.Generator) -> tuple[float, ...]:
+    """``k`` offsets of ``fitting`` (fewer when fewer fit), as balanced in direction as
+    they allow, ascending.
+
+    Half are early and half delayed; for odd ``k`` the odd one's direction is a draw of
+    ``rng`` (so over a build the directions balance). When one direction has too few
+    offsets, the other makes up the count: ``k`` >= the number of offsets gives every
+    offset that fits (a sweep). Within a direction, offsets are drawn without replacement.
+
+    >>> rng = np.random.default_rng(0)
+    >>> choose_offsets([-0.5, -0.3, 0.3, 0.5], 2, rng) in {(-0.5, 0.3), (-0.5, 0.5), (-0.3, 0.3), (-0.3, 0.5)}
+    True
+    >>> choose_offsets([-0.3, 0.3, 0.5, 0.8], 8, rng)
+    (-0.3, 0.3, 0.5, 0.8)
+    >>> choose_offsets([0.3, 0.5], 2, rng)
+    (0.3, 0.5)
+    """
+    early = sorted(float(t) for t in set(fitting) if t < 0)
+    delayed = sorted(float(t) for t in set(fitting) if t > 0)
+    n = min(k, len(early) + len(delayed))
+    want_early = n // 2 + (int(rng.integers(2)) if n % 2 else 0)
+    n_early = min(len(early), max(want_early, n - len(delayed)))
+    picked = [early[i] for i in rng.choice(len(early), n_early, replace=False)] if n_early else []
+    n_delayed = n - n_early
+    picked += [delayed[i] for i in rng.choice(len(delayed), n_delayed, replace=False)] if n_delayed else []
+    return tuple(sorted(picked))
+
+
+def one_sided_direction(fitting: Sequence[float]) -> str | None:
+    """``None`` when an early and a delayed offset both fit, else the direction that does
+    (``"early"`` or ``"delayed"``; ``None`` too when nothing fits).
+
+    >>> one_sided_direction([-0.3, 0.5]), one_sided_direction([0.3, 0.5])
+    (None, 'delayed')
+    """
+    signs = {t > 0 for t in fitting}
+    if len(signs) != 1:
+        return None
+    return "delayed" if signs.pop() else "early"
 
 
 def source_identity(clip: Clip) -> Hashable:
@@ -175,12 +275,15 @@ def plan_clips(
     """Plan every clip; clips that cannot get all three interventions are skipped.
 
     A clip is skipped (with the reason) when no offset keeps its shifted audio event
-    inside the clip with the margin, or when its partition has no other clip to donate
-    audio. Donors come from the same partition, are never the clip itself nor a clip of
-    the same source file, and come from another ``category`` when one exists. A clip's
-    offset depends only on the seed and its own id; its donor on the seed and the clips
-    of its partition, chosen so that removing one clip changes only the donors that were
-    that clip (see :class:`_DonorRing`). Plans come back in the order of ``clips``.
+    inside the clip with the margin; when it is one-sided (only early or only delayed
+    offsets fit), ``shifts_per_clip`` >= 2 and ``one_sided`` is ``"skip"``; or when its
+    partition has no other clip to donate audio. A clip gets ``shifts_per_clip`` offsets
+    (:func:`choose_offsets`). Donors come from the same partition, are never the clip
+    itself nor a clip of the same source file, and come from another ``category`` when one
+    exists. A clip's offsets depend only on the seed and its own id; its donor on the seed
+    and the clips of its partition, chosen so that removing one clip changes only the
+    donors that were that clip (see :class:`_DonorRing`). Plans come back in the order of
+    ``clips``.
 
     Parameters
     ----------
@@ -190,10 +293,12 @@ def plan_clips(
     """
     plans: list[ClipPlan] = []
     skipped: list[Skipped] = []
-    shiftable: list[tuple[Clip, float, str]] = []
+    shiftable: list[tuple[Clip, tuple[float, ...], str | None, str]] = []
+    k = settings.shifts_per_clip
     for clip in clips:
         duration = durations[clip.clip_id]
         choices = usable_offsets(clip.audio_time, duration, settings.offsets, settings.margin_s)
+        side = one_sided_direction(choices)
         if not choices:
             skipped.append(
                 Skipped(
@@ -205,15 +310,29 @@ def plan_clips(
                 )
             )
             continue
-        tau = choices[int(clip_rng(settings.seed, clip.clip_id, "shift").integers(len(choices)))]
-        shiftable.append((clip, tau, partition_of(clip, settings.test_fraction, settings.partition_salt)))
+        if side is not None and k >= 2 and settings.one_sided == "skip":
+            skipped.append(
+                Skipped(
+                    clip.clip_id,
+                    clip.origin or clip.path,
+                    f"one-sided: only {side} offsets ({', '.join(f'{t:+g}' for t in choices)} s) keep "
+                    f"the audio event (at {clip.audio_time:.3f} s of {duration:.3f} s) inside the clip "
+                    f"with a {settings.margin_s} s margin, so its {k} shifts would all be {side} and "
+                    "the picture (where the event is) would give the direction away; keep such "
+                    "clips with one_sided='keep' (--one-sided keep)",
+                )
+            )
+            continue
+        taus = choose_offsets(choices, k, clip_rng(settings.seed, clip.clip_id, "shift"))
+        part = partition_of(clip, settings.test_fraction, settings.partition_salt)
+        shiftable.append((clip, taus, side, part))
 
     by_partition: dict[str, list[Clip]] = {}
-    for clip, _, part in shiftable:
+    for clip, _, _, part in shiftable:
         by_partition.setdefault(part, []).append(clip)
     rings = {part: _DonorRing(pool, settings.seed) for part, pool in by_partition.items()}
 
-    for clip, tau, part in shiftable:
+    for clip, taus, side, part in shiftable:
         donor = rings[part].donor(clip)
         if donor is None:
             alone = len(by_partition[part]) == 1
@@ -231,5 +350,5 @@ def plan_clips(
                 )
             )
             continue
-        plans.append(ClipPlan(clip.clip_id, part, tau, donor.clip_id))
+        plans.append(ClipPlan(clip.clip_id, part, taus, donor.clip_id, side))
     return plans, skipped

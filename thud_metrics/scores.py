@@ -50,8 +50,10 @@ __all__ = [
     "unparseable_rate",
 ]
 
-#: edges (seconds) of the |tau| bands of :func:`accuracy_by_offset`: [0, 0.25), [0.25, 0.5), ...
-DEFAULT_BANDS: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, float("inf"))
+#: edges (seconds) of the |tau| bands of :func:`accuracy_by_offset`: [0, 0.4), [0.4, 0.65),
+#: [0.65, 1), [1, inf): one band per default offset magnitude (0.3, 0.5, 0.8, 1.2 s), the
+#: edges between them, so no band is empty by construction
+DEFAULT_BANDS: tuple[float, ...] = (0.0, 0.4, 0.65, 1.0, float("inf"))
 
 #: how :func:`decomposition` sorts each prediction (paper Fig. 4)
 DECOMPOSITION_CATEGORIES: tuple[str, ...] = (

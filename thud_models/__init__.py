@@ -10,6 +10,8 @@ Everything a user calls is importable from here; modules load on first use, so
 * :class:`PriorBaseline` — always "synced", the visual-prior floor;
 * :class:`SignalBaseline`, :func:`analyse`, :class:`SignalEvidence` — the audio-verifying
   baseline without learned weights;
+* :class:`SilenceCueBaseline` — reads only where the audio is exact digital silence (the
+  cue a silence-filled shift or swap leaves);
 * :class:`TransformersOmniAnswerer` — a local ``transformers`` omni model;
 * :class:`OpenAICompatAnswerer` — a model behind an OpenAI-compatible server;
 * :func:`make_judge` — an answer judge from ``openai:MODEL`` or ``transformers:PATH``
@@ -32,6 +34,7 @@ _LAZY = {
     "SignalEvidence": ("baselines.signal", "SignalEvidence"),
     "SignalSettings": ("baselines.signal", "SignalSettings"),
     "analyse": ("baselines.signal", "analyse"),
+    "SilenceCueBaseline": ("baselines.silence_cue", "SilenceCueBaseline"),
     "TransformersOmniAnswerer": ("adapters.transformers_omni", "TransformersOmniAnswerer"),
     "OpenAICompatAnswerer": ("adapters.openai_compat", "OpenAICompatAnswerer"),
     "make_answerer": ("registry", "make_answerer"),

@@ -5,6 +5,7 @@ A spec is ``kind`` or ``kind:argument``:
 ============================  ==================================================================
 ``prior``                     :class:`~thud_models.baselines.prior.PriorBaseline`
 ``signal``                    :class:`~thud_models.baselines.signal.SignalBaseline`
+``silence_cue``               :class:`~thud_models.baselines.silence_cue.SilenceCueBaseline`
 ``transformers:<path or id>`` :class:`~thud_models.adapters.transformers_omni.TransformersOmniAnswerer`
 ``openai:<model>``            :class:`~thud_models.adapters.openai_compat.OpenAICompatAnswerer`
 ============================  ==================================================================
@@ -61,6 +62,12 @@ def _signal(argument: str | None, **options: Any) -> Answerer:
     return SignalBaseline(SignalSettings(**options))
 
 
+def _silence_cue(argument: str | None, **options: Any) -> Answerer:
+    from .baselines.silence_cue import SilenceCueBaseline, SilenceCueSettings
+
+    return SilenceCueBaseline(SilenceCueSettings(**options))
+
+
 def _transformers(argument: str, **options: Any) -> Answerer:
     try:
         import torch  # noqa: F401
@@ -109,6 +116,11 @@ ANSWERERS: dict[str, AnswererKind] = {
     "prior": AnswererKind(_prior, help="always answers 'synced': the visual-prior floor"),
     # options: the fields of SignalSettings (checked in make_answerer)
     "signal": AnswererKind(_signal, help="energy + onset/motion cross-correlation, no weights"),
+    "silence_cue": AnswererKind(
+        _silence_cue,
+        options=("min_run_s",),
+        help="reads only where the audio is exact digital silence: what the gap-fill cue gives away",
+    ),
     "transformers": AnswererKind(
         _transformers,
         options=(
@@ -145,7 +157,7 @@ def make_answerer(spec: str, **options: Any) -> Answerer:
 
     Parameters
     ----------
-    spec : ``prior``, ``signal``, ``transformers:<path or id>``, ``openai:<model>`` (or a
+    spec : ``prior``, ``signal``, ``silence_cue``, ``transformers:<path or id>``, ``openai:<model>`` (or a
         kind added with :func:`register_answerer`)
     options : keyword options of that kind; ``None`` values are dropped
 

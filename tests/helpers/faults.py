@@ -151,7 +151,7 @@ def check_folder(folder: Path) -> list[str]:
                 p = plan.get(r["clip_id"])
                 if p is None:
                     problems.append(f"{rel}: clip {r['clip_id']} is not in the report's plan")
-                elif r["partition"] != p["partition"] or (r["condition"] == "shift" and r["offset_s"] != p["tau"]) or (
+                elif r["partition"] != p["partition"] or (r["condition"] == "shift" and r["offset_s"] not in p["taus"]) or (
                     r["condition"] == "swap" and r["donor_clip_id"] != p["donor_clip_id"]
                 ):
                     problems.append(f"{rel}: clip {r['clip_id']} does not follow the report's plan")

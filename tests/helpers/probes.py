@@ -53,7 +53,7 @@ def write_dataset(root: Path, probes: dict[str, list]) -> Path:
     """A built-dataset folder with the probes config (video bytes are a stand-in)."""
     import datasets
 
-    from thud_dataset.features import PROBE_FEATURES
+    from thud_dataset.features import features_for
 
     root.mkdir(parents=True, exist_ok=True)
     n = len(probes["probe_id"])
@@ -79,7 +79,7 @@ def write_dataset(root: Path, probes: dict[str, list]) -> Path:
         part = {k: [v[i] for i in rows] for k, v in full.items()}
         path = root / "data" / "probes" / f"{split}-00000-of-00001.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
-        datasets.Dataset.from_dict(part, features=PROBE_FEATURES).to_parquet(str(path))
+        datasets.Dataset.from_dict(part, features=features_for("probes", audio_column=False)).to_parquet(str(path))
         yaml_files.append(f"  - split: {split}\n    path: data/probes/{split}-*.parquet\n")
     (root / "README.md").write_text(
         "---\nconfigs:\n- config_name: probes\n  data_files:\n" + "".join(yaml_files) + "---\n# tiny Thud build\n"

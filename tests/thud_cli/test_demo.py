@@ -25,6 +25,8 @@ def test_demo_end_to_end(tmp_path, media_cache, capsys):
     assert results["signal"]["pair_accuracy"]["existence"] == 1.0
     assert results["signal"]["run"]["meta"]["audio_check"]["verdict"] == "reaches"
     assert results["prior"]["run"]["meta"]["audio_check"]["verdict"] == "does_not_reach"
+    # the probes keep the paper's digital silence: the silence cue tells every shift's direction
+    assert results["silence_cue"]["accuracy"]["sync"]["shift"] == 1.0
     from thud_metrics.plots import PLOT_FILES
 
     for name in PLOT_FILES:
@@ -33,8 +35,8 @@ def test_demo_end_to_end(tmp_path, media_cache, capsys):
     # the report (browser-tested in test_report.py, on a demo run of its own)
     report = out / "report"
     assert f"report:      {report / 'index.html'}" in printed
-    assert json.loads((report / "results.json").read_text())["models"].keys() == {"prior", "signal"}
+    assert json.loads((report / "results.json").read_text())["models"].keys() == {"prior", "signal", "silence_cue"}
     assert len(list((report / "media").glob("*.mp4"))) > 0
-    for spec in ("prior", "signal"):
+    for spec in ("prior", "signal", "silence_cue"):
         assert (out / "predictions" / f"{spec}.jsonl").is_file()
         assert str(out / "predictions" / f"{spec}.jsonl") in printed

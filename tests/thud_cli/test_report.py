@@ -43,7 +43,7 @@ def _chromium() -> str | None:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, media_cache):
-    """The demo build (quiet), its two predictions files, and `thud report` of them."""
+    """The demo build (quiet), its predictions files (one per baseline), and `thud report` of them."""
     root = tmp_path_factory.mktemp("demo")
     out = root / "thud"
     printed, errors = io.StringIO(), io.StringIO()
@@ -51,7 +51,7 @@ def demo(tmp_path_factory, media_cache):
         code = thud_main(["demo", "--out", str(out), "--num-clips", "6", "--n-resamples", N_RESAMPLES,
                           "--cache-dir", str(media_cache), "--quiet"])  # fmt: skip
     assert code == 0, errors.getvalue()
-    preds = [out / "predictions" / f"{m}.jsonl" for m in ("prior", "signal")]
+    preds = [out / "predictions" / f"{m}.jsonl" for m in ("prior", "signal", "silence_cue")]
     report = root / "report"
     code = thud_main(["report", str(out), *map(str, preds), "--out", str(report), "--n-resamples", N_RESAMPLES, "--quiet"])
     assert code == 0
@@ -305,10 +305,11 @@ def test_a_quiet_demo_prints_the_table_warnings_and_paths_only(demo):
     out, err = QUIET_DEMO["out"], QUIET_DEMO["err"]
     assert err == ""  # no progress bars: neither Thud's nor datasets'
     lines = out.splitlines()
-    assert lines[1].split()[:3] == ["model", "Orig", "Shift"] and lines[2].startswith("prior ")
-    assert lines[4] == "prior: WARNING: the audio never reached the model; these scores measure the serving path"
-    assert lines[5].startswith(f"metric:      {demo[0].parent / 'thud_gap'}")  # where the files went
-    assert lines[6:] == [
+    assert lines[1].split()[:3] == ["model", "Orig", "Shift"]
+    assert [line.split()[0] for line in lines[2:5]] == ["prior", "signal", "silence_cue"]
+    assert lines[5] == "prior: WARNING: the audio never reached the model; these scores measure the serving path"
+    assert lines[6].startswith(f"metric:      {demo[0].parent / 'thud_gap'}")  # where the files went
+    assert lines[7:] == [
         f"results:     {demo[0] / 'scores' / 'results.json'}",
         f"report:      {demo[0] / 'report' / 'index.html'}  (open it in a browser)",
     ]

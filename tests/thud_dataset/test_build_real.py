@@ -4,7 +4,9 @@ The annotations follow SOURCES.md (percussive hits at ~0.49 s / ~0.74 s in the 1
 webm, loud voices at ~3.8 s in video_02, the crowd louder from ~2.3 s in video_01; the
 road and wind clips have no single event, so their times are nominal). The offsets
 (-0.8, +0.3, +0.8 s) are chosen so that the second webm hit cannot be shifted with the
-0.2 s margin: the planner must skip it, and say so.
+0.2 s margin: the planner must skip it, and say so. With a single early offset most of
+these clips fit only one direction, so the build takes one shift per clip (the default two,
+one early and one delayed, would skip them as one-sided).
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ def real_build(tmp_path_factory, real_clips_dir, media_cache):
         data_dir=real_clips_dir,
         annotations=str(ann),
         offsets=OFFSETS,
+        shifts_per_clip=1,
         margin_s=0.2,
         seed=0,
         media_cache_dir=str(media_cache),

@@ -19,7 +19,7 @@ from thud_dataset.verify import measure_lag, onset_time, video_packets
 PROBE_COLUMNS = {
     "probe_id", "pair_id", "clip_id", "dimension", "condition", "offset_s", "donor_clip_id", "video",
     "prompt", "choices", "label", "visual_event", "visual_time", "audio_event", "audio_time", "category",
-    "edited_audio_time", "duration_s", "partition", "source",
+    "edited_audio_time", "duration_s", "partition", "source", "audio",
 }
 
 
@@ -44,12 +44,15 @@ def test_load_dataset_gives_the_configs_splits_columns_and_counts(synthetic_buil
     probes = load_dataset(str(out), "probes")
     assert set(probes) == {"original", "shift", "mute", "swap"}
     assert probes["original"].num_rows == 3 * n_test
-    for split in ("shift", "mute", "swap"):
+    assert probes["shift"].num_rows == 2 * n_test  # the default: two shifts per clip
+    for split in ("mute", "swap"):
         assert probes[split].num_rows == n_test
     assert set(probes["shift"].column_names) == PROBE_COLUMNS
     assert {r for r in probes["original"]["partition"]} == {"test"}
     prefs = load_dataset(str(out), "preferences", split="train")
-    assert prefs.num_rows == 6 * n_train and {"chosen", "rejected"} <= set(prefs.column_names)
+    # 3 originals, 2 shifts, mute, swap per train clip; no audio column there
+    assert prefs.num_rows == 7 * n_train and {"chosen", "rejected"} <= set(prefs.column_names)
+    assert "audio" not in prefs.column_names
     clips = load_dataset(str(out), "clips")
     assert clips["train"].num_rows == n_train and clips["test"].num_rows == n_test
     card = (out / "README.md").read_text()
@@ -67,13 +70,16 @@ def test_pairs_labels_and_ids(synthetic_build):
     for r in all_rows:
         pairs.setdefault(r["pair_id"], []).append(r)
     for members in pairs.values():
-        assert sorted(m["condition"] for m in members)[1:] != []  # two probes
-        assert len(members) == 2 and len({m["clip_id"] for m in members}) == 1
-        assert len({m["dimension"] for m in members}) == 1
-        original, other = sorted(members, key=lambda m: m["condition"] != "original")
+        # an original and its intervened probes: one of mute / swap, the two shifts of sync
+        assert len(members) == (3 if members[0]["dimension"] == "sync" else 2)
+        assert len({m["clip_id"] for m in members}) == 1 and len({m["dimension"] for m in members}) == 1
+        original, *others = sorted(members, key=lambda m: (m["condition"] != "original", m["offset_s"]))
         assert original["condition"] == "original" and original["label"] == "synced"
-        expected = {"shift": "delayed" if other["offset_s"] > 0 else "early", "mute": "silent", "swap": "mismatched"}
-        assert other["label"] == expected[other["condition"]]
+        for other in others:
+            expected = {"shift": "delayed" if other["offset_s"] > 0 else "early", "mute": "silent", "swap": "mismatched"}
+            assert other["label"] == expected[other["condition"]]
+        if original["dimension"] == "sync":  # one early and one delayed shift of the same picture
+            assert [o["label"] for o in others] == ["early", "delayed"]
     for r in all_rows:
         assert r["condition"] not in r["probe_id"] and r["clip_id"] not in r["probe_id"]
         if r["condition"] == "swap":
@@ -157,8 +163,8 @@ def test_same_seed_same_bytes_other_seed_other_plan(synthetic_build, tmp_path):
         assert twin.read_bytes() == f.read_bytes(), f"{f.relative_to(out)} differs between identical builds"
     other = tmp_path / "other"
     build(other, num_clips=12, seed=1, media_cache_dir=str(tmp_path / "cache"), progress=False, configs=("probes",))
-    plan0 = {p["clip_id"]: (p["tau"], p["donor_clip_id"]) for p in json.loads((out / "build_report.json").read_text())["plan"]}
-    plan1 = {p["clip_id"]: (p["tau"], p["donor_clip_id"]) for p in json.loads((other / "build_report.json").read_text())["plan"]}
+    plan0 = {p["clip_id"]: (p["taus"], p["donor_clip_id"]) for p in json.loads((out / "build_report.json").read_text())["plan"]}
+    plan1 = {p["clip_id"]: (p["taus"], p["donor_clip_id"]) for p in json.loads((other / "build_report.json").read_text())["plan"]}
     assert plan0.keys() == plan1.keys() and plan0 != plan1
     parts0 = {p["clip_id"]: p["partition"] for p in json.loads((out / "build_report.json").read_text())["plan"]}
     parts1 = {p["clip_id"]: p["partition"] for p in json.loads((other / "build_report.json").read_text())["plan"]}
@@ -200,7 +206,7 @@ def test_build_reports_skipped_clips_with_reasons(tmp_path, media_cache):
     lines.append({"file": "late.mp4", "visual_event": "x", "visual_time": 3.9, "audio_event": "y", "audio_time": 3.9,
                   "split": "test"})
     (data / "annotations.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
-    report = build(tmp_path / "out", source="local", data_dir=str(data), offsets=(0.5, 1.2),
+    report = build(tmp_path / "out", source="local", data_dir=str(data), offsets=(0.5, 1.2), shifts_per_clip=1,
                    media_cache_dir=str(media_cache), progress=False, configs=("probes",))
     reasons = {s.clip_id: s.reason for s in report.skipped}
     assert report.clips_used == 3
@@ -257,6 +263,9 @@ def test_thud_build_cli_prints_the_summary_and_the_load_call(tmp_path, media_cac
         (["--seed", "-3"], "whole number >= 0"),
         (["--offsets", "0.5,0"], "non-zero"),
         (["--configs", "probes,nope"], "configs must be some of"),
+        (["--shifts-per-clip", "0"], "whole number >= 1"),
+        (["--one-sided", "drop"], "invalid choice"),
+        (["--preferences-gap-fill", "noise"], "invalid choice"),
     ],
 )
 def test_invalid_arguments_are_one_line_and_create_nothing(tmp_path, capsys, args, message):
@@ -269,6 +278,28 @@ def test_invalid_arguments_are_one_line_and_create_nothing(tmp_path, capsys, arg
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "new").exists()
+
+
+def test_the_protocol_options_reach_the_build_and_impossible_ones_say_why(tmp_path, media_cache, capsys):
+    from thud_cli.main import main
+
+    out = tmp_path / "sweep"
+    code = main(["build", "--out", str(out), "--num-clips", "6", "--seed", "2", "--cache-dir", str(media_cache),
+                 "--configs", "probes", "--shifts-per-clip", "8", "--gap-fill", "room_tone",
+                 "--preferences-gap-fill", "silence", "--one-sided", "keep", "--no-audio-column", "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    settings = json.loads((out / "build_report.json").read_text())["settings"]
+    assert (settings["shifts_per_clip"], settings["one_sided"], settings["gap_fill"], settings["preferences_gap_fill"],
+            settings["audio_column"]) == (8, "keep", "room_tone", "silence", False)
+    shift = rows(out, "probes", "shift")
+    # a sweep: every offset that fits each clip (all eight here), one probe each
+    assert len(shift) == 8 * len(set(shift["clip_id"])) and "audio" not in shift.column_names
+    assert "shifts per clip: 8  delayed:" in capsys.readouterr().out
+    # offsets of one sign cannot give one early and one delayed shift: refused before anything is made
+    code = main(["build", "--out", str(tmp_path / "never"), "--offsets", "0.5,1", "--cache-dir", str(media_cache)])
+    err = capsys.readouterr().err
+    assert code == 2 and "are all delayed" in err and "--shifts-per-clip 1" in err
+    assert not (tmp_path / "never").exists()
 
 
 def test_every_build_option_has_a_help_text():
@@ -336,7 +367,7 @@ def test_a_clip_that_fails_to_materialize_is_skipped_and_its_recipients_get_new_
     for p in done.plans:
         assert p.donor_clip_id != victim and p.donor_clip_id in done.clips
         if p.clip_id in recipients:
-            assert p.tau == before[p.clip_id].tau  # only the donor changes
+            assert p.taus == before[p.clip_id].taus  # only the donor changes
         else:
             assert p == before[p.clip_id]  # everyone else keeps the plan
         assert done.media[p.clip_id].plan == p  # and has its files
@@ -368,3 +399,140 @@ def test_machine_errors_are_not_clip_errors():
         assert machine_error(wrapped) is full
     assert machine_error(OSError(errno.ENOENT, "gone")) is None
     assert machine_error(ValueError("bad clip")) is None
+
+
+def test_two_shift_probes_per_test_clip_one_early_one_delayed_and_every_pair_scored(synthetic_build):
+    """The default build: each usable test clip has two shift probes of its one picture, one
+    early and one delayed, both paired with its original sync probe; the metric counts each
+    (original, shift) couple as a pair."""
+    from thud_metrics import score_probes
+
+    out, report = synthetic_build
+    columns = ["probe_id", "pair_id", "clip_id", "dimension", "condition", "offset_s", "label",
+               "edited_audio_time", "audio_time", "video"]
+    split = {s: list(rows(out, "probes", s, columns=columns)) for s in ("original", "shift", "mute", "swap")}
+    test_clips = {r["clip_id"] for r in split["original"]}
+    assert len(test_clips) == report.partitions["test"] >= 4
+    shifts: dict[str, list] = {}
+    for r in split["shift"]:
+        shifts.setdefault(r["clip_id"], []).append(r)
+        assert r["edited_audio_time"] == pytest.approx(r["audio_time"] + r["offset_s"])
+    assert set(shifts) == test_clips
+    sync_pair = {r["clip_id"]: r["pair_id"] for r in split["original"] if r["dimension"] == "sync"}
+    for clip_id, pair in shifts.items():
+        assert sorted(r["label"] for r in pair) == ["delayed", "early"]
+        assert {r["pair_id"] for r in pair} == {sync_pair[clip_id]}  # both pair with the original
+        assert len({r["video"]["path"] for r in pair}) == 2  # two files
+    # the report and the card list the offsets of every clip
+    plan = {p.clip_id: p.taus for p in report.plan}
+    assert all(sorted(r["offset_s"] for r in shifts[c]) == list(plan[c]) for c in test_clips)
+    assert report.directions == {"delayed": 12, "early": 12}
+    card = (out / "README.md").read_text()
+    for clip_id, taus in plan.items():
+        assert f"| `{clip_id}` |" in card and ", ".join(f"{t:+g}" for t in taus) in card
+
+    probes = [r for s in split.values() for r in s]
+    # a listener that gets every probe right but the early shift of one clip
+    miss = min(test_clips)
+    answers = [
+        ("delayed" if r["label"] == "early" and r["clip_id"] == miss else r["label"]) for r in probes
+    ]
+    scores = score_probes(
+        answers, [r["label"] for r in probes], [r["condition"] for r in probes], [r["dimension"] for r in probes],
+        [r["pair_id"] for r in probes], [r["offset_s"] for r in probes], [r["clip_id"] for r in probes],
+        n_resamples=0,
+    )
+    n = len(test_clips)
+    assert scores["counts"]["pairs"] == {"sync": 2 * n, "existence": n, "consistency": n}
+    assert scores["pair_accuracy"]["sync"] == pytest.approx((2 * n - 1) / (2 * n))
+    assert scores["accuracy"]["sync"]["shift"] == pytest.approx((2 * n - 1) / (2 * n))
+    assert scores["rates"]["wrong_direction"] == pytest.approx(1 / (2 * n))
+    # the default bands hold one default |tau| each: every magnitude drawn lands in its own band
+    bands = {k: v["n"] for k, v in scores["accuracy_by_offset"].items() if k != "synced"}
+    assert list(bands) == ["0-0.4 s", "0.4-0.65 s", "0.65-1 s", "≥1 s"] and sum(bands.values()) == 2 * n
+    band_of = {0.3: "0-0.4 s", 0.5: "0.4-0.65 s", 0.8: "0.65-1 s", 1.2: "≥1 s"}
+    drawn = {abs(r["offset_s"]) for r in split["shift"]}
+    assert {b for b, k in bands.items() if k} == {band_of[m] for m in drawn}
+
+
+_READ_AUDIO_COLUMN = """
+import io, json, sys
+import numpy as np, soundfile as sf
+from datasets import load_dataset
+from thud_dataset.verify import onset_time
+got = []
+for r in load_dataset(sys.argv[1], "probes", split="shift"):
+    info = sf.info(io.BytesIO(r["audio"]["bytes"]))
+    x, sr = sf.read(io.BytesIO(r["audio"]["bytes"]), dtype="float32", always_2d=True)
+    np.save(sys.argv[2] + "/" + r["probe_id"] + ".npy", x.T)
+    got.append({"probe_id": r["probe_id"], "subtype": info.subtype, "sr": sr, "onset": onset_time(x.T, sr),
+                "event": r["audio_time"] + r["offset_s"], "path": r["audio"]["path"]})
+assert "torch" not in sys.modules, "reading the audio column imported torch"
+print(json.dumps(got))
+"""
+
+
+def test_the_audio_column_is_what_a_decoder_hears_in_the_mp4_read_without_torch(synthetic_build, tmp_path):
+    import subprocess
+    import sys
+
+    out, _ = synthetic_build
+    res = subprocess.run([sys.executable, "-c", _READ_AUDIO_COLUMN, str(out), str(tmp_path)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    read = {g["probe_id"]: g for g in json.loads(res.stdout.strip().splitlines()[-1])}
+    shift = {r["probe_id"]: r for r in rows(out, "probes", "shift", columns=["probe_id", "video", "audio"])}
+    assert read.keys() == shift.keys() and len(read) >= 8
+    for probe_id, g in read.items():
+        # the event where the shift put it, to the millisecond
+        assert g["onset"] == pytest.approx(g["event"], abs=0.001), probe_id
+        # sample for sample what PyAV decodes from the probe's own mp4, at its own rate
+        decoded = decode_bytes(shift[probe_id]["video"]["bytes"], tmp_path, shift[probe_id]["video"]["path"])
+        samples = np.load(tmp_path / f"{probe_id}.npy")
+        assert g["sr"] == decoded.sample_rate and g["subtype"] == "FLOAT"
+        assert samples.shape == decoded.samples.shape and np.array_equal(samples, decoded.samples), probe_id
+        assert g["path"].endswith(".wav") and hashlib.sha256(shift[probe_id]["audio"]["bytes"]).hexdigest().startswith(g["path"][:-4])
+    # the column is typed Audio: a cast with torchcodec decodes it (README); stored undecoded
+    from datasets import Audio
+
+    features = rows(out, "probes", "mute").features
+    assert features["audio"] == Audio(decode=False)
+
+
+def test_no_audio_column_on_request(synthetic_build, tmp_path, media_cache):
+    out, _ = synthetic_build
+    bare = tmp_path / "bare"
+    report = build(bare, num_clips=12, seed=0, media_cache_dir=str(media_cache), progress=False,
+                   configs=("probes",), audio_column=False)
+    assert report.settings.audio_column is False
+    shift = rows(bare, "probes", "shift")
+    assert "audio" not in shift.column_names and set(shift.column_names) == PROBE_COLUMNS - {"audio"}
+    # the same probes otherwise: ids and videos
+    full = rows(out, "probes", "shift", columns=["probe_id", "video"])
+    assert shift.select_columns(["probe_id", "video"]).to_list() == full.to_list()
+    card = (bare / "README.md").read_text()
+    assert "| `audio` |" not in card and "| `audio` |" in (out / "README.md").read_text()
+
+
+@pytest.mark.parametrize("audio_column", [True, False])
+def test_shards_are_cut_by_the_bytes_the_rows_really_hold(tmp_path, media_cache, monkeypatch, audio_column):
+    # the shard planner's estimate of a probe split, against the parquet it becomes: the
+    # audio column (float32 WAVs, several times the mp4) must be counted at its real size
+    from thud_dataset.hub import layout
+
+    estimates: dict[tuple[str, str], int] = {}
+    real_clip_bytes = layout._clip_bytes
+
+    def spy(config, split, work, cache, wav_bytes=0):
+        n = real_clip_bytes(config, split, work, cache, wav_bytes)
+        estimates[config, split] = estimates.get((config, split), 0) + n
+        return n
+
+    monkeypatch.setattr(layout, "_clip_bytes", spy)
+    report = build(tmp_path / "out", num_clips=12, seed=0, media_cache_dir=str(media_cache), progress=False,
+                   configs=("probes",), audio_column=audio_column)
+    written: dict[tuple[str, str], int] = {}
+    for f in report.files:
+        written[f.config, f.split] = written.get((f.config, f.split), 0) + f.num_bytes
+    assert written.keys() == estimates.keys() and len(written) == 4
+    for key, size in written.items():
+        assert 0.8 * size <= estimates[key] <= 1.25 * size, (key, estimates[key], size)

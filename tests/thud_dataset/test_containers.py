@@ -73,7 +73,7 @@ def built(request, real_clips_dir, tmp_path_factory):
 def test_every_source_becomes_four_mp4_probes_sharing_one_video(built):
     rule, clip, outputs, out = built
     transcoded = RULES[rule][1]
-    assert set(outputs) == {"original", "shift", "mute", "swap"}
+    assert set(outputs) == {"original", "shift/0", "mute", "swap"}  # one offset: one shift
     packets = {c: video_packets(out / o.file_name) for c, o in outputs.items()}
     for condition, o in outputs.items():
         assert o.file_name.endswith(".mp4"), (rule, condition)
@@ -89,11 +89,10 @@ def test_every_source_becomes_four_mp4_probes_sharing_one_video(built):
 
 def test_each_condition_decodes_to_what_it_claims(built):
     rule, clip, outputs, out = built
-    for condition in ("original", "shift", "mute", "swap"):
-        o = outputs[condition]
-        check = check_condition(clip.path, out / o.file_name, condition, o.offset_s)
-        assert check.ok, (rule, condition, check.problems)
-    assert outputs["shift"].offset_s == TAU
+    for key, o in outputs.items():
+        check = check_condition(clip.path, out / o.file_name, o.condition, o.offset_s)
+        assert check.ok, (rule, key, check.problems)
+    assert outputs["shift/0"].offset_s == TAU and outputs["shift/0"].condition == "shift"
 
 
 def test_video_packets_sit_at_the_sources_times(built):
@@ -122,7 +121,7 @@ def test_the_dts_less_source_really_has_no_dts(built):
 def test_both_decoders_hear_the_shift_at_tau(built):
     rule, clip, outputs, out = built
     sr = media.probe(out / outputs["original"].file_name).audio.sample_rate
-    original, shifted = out / outputs["original"].file_name, out / outputs["shift"].file_name
+    original, shifted = out / outputs["original"].file_name, out / outputs["shift/0"].file_name
     pyav = measure_lag(media.decode_audio(original).samples, media.decode_audio(shifted).samples, sr)
     cli = measure_lag(ffmpeg_pcm(original), ffmpeg_pcm(shifted), sr)
     assert abs(pyav / sr - TAU) <= 0.001, (rule, pyav / sr)
@@ -142,7 +141,7 @@ def test_transcoding_is_deterministic(built, tmp_path):
     donor = Clip("donor", clip.path, "seen", 0.9, "heard", 1.0, source="local")
     again = materialize_clip(clip, ClipPlan(rule, "test", TAU, "donor"), donor, tmp_path)
     # same clip, same plan: the same video bytes (the swap differs: another donor)
-    for condition in ("original", "shift", "mute"):
+    for condition in ("original", "shift/0", "mute"):
         assert again[condition].file_name == outputs[condition].file_name, (rule, condition)
 
 
@@ -170,7 +169,7 @@ def test_a_build_of_such_sources_gives_mp4_probes_that_verify(real_clips_dir, tm
     ]
     write_jsonl(data / "annotations.jsonl", rows)
     out = tmp_path / "thud"
-    report = build(out, configs=("probes", "clips"), source="local", data_dir=str(data), offsets=(TAU,),
+    report = build(out, configs=("probes", "clips"), source="local", data_dir=str(data), offsets=(TAU,), shifts_per_clip=1,
                    media_cache_dir=str(tmp_path / "cache"), progress=False)
     assert report.clips_used == 3, report.skipped
     videos: dict[str, set] = {}

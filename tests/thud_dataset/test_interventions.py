@@ -72,17 +72,18 @@ def test_planner_is_seeded_per_clip_and_respects_the_margin():
     assert not skipped
     by_id = {c.clip_id: c for c in clips}
     for p in plans:
-        t = by_id[p.clip_id].audio_time + p.tau
-        assert settings.margin_s <= t <= 4.0 - settings.margin_s
+        for tau in p.taus:
+            t = by_id[p.clip_id].audio_time + tau
+            assert settings.margin_s <= t <= 4.0 - settings.margin_s
         donor = by_id[p.donor_clip_id]
         assert donor.clip_id != p.clip_id
         assert donor.category != by_id[p.clip_id].category  # another category exists
         assert partition_of(donor, 0.5) == p.partition
     # adding clips and reordering does not change the others' plans
     more, _ = plan_clips(list(reversed(clips)) + [_clip(99)], {**durations, "c99": 4.0}, settings)
-    assert {p.clip_id: p.tau for p in plans} == {p.clip_id: p.tau for p in more if p.clip_id != "c99"}
+    assert {p.clip_id: p.taus for p in plans} == {p.clip_id: p.taus for p in more if p.clip_id != "c99"}
     other, _ = plan_clips(clips, durations, PlanSettings(seed=4))
-    assert [p.tau for p in other] != [p.tau for p in plans]
+    assert [p.taus for p in other] != [p.taus for p in plans]
 
 
 def test_planner_refuses_clips_too_short_for_any_offset():

@@ -63,7 +63,8 @@ def test_ffmpeg_cli_pipeline_and_thud_hear_the_event_at_the_same_sample(real_cli
     bench = _bench()
     clip, donor = _clip(real_clips_dir, name, t), _clip(real_clips_dir, donor_name, donor_t)
     plan = ClipPlan(clip.clip_id, "test", tau, donor.clip_id)
-    thud = {c: tmp_path / "thud" / o.file_name for c, o in materialize_clip(clip, plan, donor, tmp_path / "thud").items()}
+    # one offset: one output per condition, keyed by it as the bench's commands are
+    thud = {o.condition: tmp_path / "thud" / o.file_name for o in materialize_clip(clip, plan, donor, tmp_path / "thud").values()}
     infos = {c.path: media.probe(c.path) for c in (clip, donor)}
     (tmp_path / "cli").mkdir()
     cli = {}

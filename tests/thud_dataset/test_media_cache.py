@@ -53,7 +53,7 @@ def _warnings(caplog) -> list[str]:
 def test_a_corrupt_object_is_removed_remade_and_reported_once(setup, caplog, damage):
     cache, clip, donor = setup
     outputs = cache.get_or_make(clip, PLAN, donor, SETTINGS)
-    target = cache.path(outputs["shift"].file_name)
+    target = cache.path(outputs["shift/0"].file_name)
     good = target.read_bytes()
     if damage == "truncated":
         target.write_bytes(good[:20000])
@@ -97,7 +97,7 @@ def test_an_unreadable_index_entry_is_rebuilt_naming_the_file(setup, caplog, con
     assert cache.get_or_make(clip, PLAN, donor, SETTINGS) == outputs
     (warning,) = _warnings(caplog)
     assert str(index) in warning
-    assert index.read_bytes().startswith(b"{") and b'"shift"' in index.read_bytes()
+    assert index.read_bytes().startswith(b"{") and b'"shift/0"' in index.read_bytes()
 
 
 @pytest.mark.parametrize("content", [b'{"scan": {"clip_id": "c", "dur', b'"a string"', b'{"scan": {"nope": 1}}'], ids=["half-written", "foreign", "old-fields"])
@@ -138,7 +138,7 @@ def test_an_annotation_fix_is_never_served_the_old_files(real_clips_dir, tmp_pat
     new = cache.get_or_make(after, PLAN, donor, SETTINGS)
     assert new["swap"].file_name != old["swap"].file_name
     assert new["swap"].edited_audio_time == 1.5
-    assert new["shift"].edited_audio_time == pytest.approx(2.0 - 0.8)
+    assert new["shift/0"].edited_audio_time == pytest.approx(2.0 - 0.8)
     # decoded: the donor's event sits at the new visual time
     swapped = media.decode_audio(cache.path(new["swap"].file_name))
     d = media.decode_audio(donor_path)

@@ -94,7 +94,7 @@ def test_labels_are_checked_against_the_decoded_audio_and_video(real_clips_dir):
 
 def test_a_shift_out_of_the_decoded_audio_is_refused(real_clips_dir, tmp_path):
     clip, donor = _clip(real_clips_dir / MP4, 2.1, 2.3), _clip(real_clips_dir / MP3, 0.8, 1.0, clip_id="d")
-    with pytest.raises(ClipError, match=r"shifted audio event at 3\.500 s is outside the decoded audio \(0 to 3\.04"):
+    with pytest.raises(ClipError, match=r"audio event shifted by \+1\.2 s at 3\.500 s is outside the decoded audio \(0 to 3\.04"):
         materialize_clip(clip, ClipPlan("c", "test", 1.2, "d"), donor, tmp_path)
     assert not list(tmp_path.iterdir())  # nothing written for a refused clip
 

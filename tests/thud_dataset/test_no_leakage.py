@@ -67,7 +67,7 @@ def test_each_conditions_audio_is_a_default_encode_of_its_intervention(made):
     donor_x = conform(d.samples, d.sample_rate, sr, x.shape[0])
     expected = {
         "original": x,
-        "shift": shift(x, sr, tau),
+        "shift/0": shift(x, sr, tau),
         "mute": np.zeros_like(x),
         "swap": swap(donor_x, x.shape[1], sr, donor.audio_time, clip.visual_time),
     }
@@ -78,7 +78,8 @@ def test_each_conditions_audio_is_a_default_encode_of_its_intervention(made):
 
 def test_the_container_shows_nothing_but_the_sound(made):
     *_, outputs, out = made
-    facts = {c: container_facts(out / o.file_name) for c, o in outputs.items()}
+    facts = {o.condition: container_facts(out / o.file_name) for o in outputs.values()}
+    assert set(facts) == set(CONDITIONS)
     for condition in CONDITIONS:
         assert facts[condition] == facts["original"], condition
     assert facts["original"]["format"].startswith("mov,mp4")

@@ -53,11 +53,14 @@ def test_preferences_come_from_train_clips_only(train_build, preferences):
     assert test_ids, "the build has no test clips: the check would be empty"
     assert not pref_ids & test_ids, f"test clips in preferences: {sorted(pref_ids & test_ids)}"
     assert set(preferences["partition"]) == {"train"}
-    # every train clip gives its 3 original probes and one per intervention
+    # every train clip gives its 3 original probes, its two shifts (one early, one delayed),
+    # its mute and its swap
     assert pref_ids == set(clips_train["clip_id"])
     for clip_id in pref_ids:
         conditions = sorted(c for c, i in zip(preferences["condition"], preferences["clip_id"], strict=True) if i == clip_id)
-        assert conditions == ["mute", "original", "original", "original", "shift", "swap"]
+        assert conditions == ["mute", "original", "original", "original", "shift", "shift", "swap"]
+        labels = sorted(r["label"] for r in preferences if r["clip_id"] == clip_id and r["condition"] == "shift")
+        assert labels == ["delayed", "early"]
     # the probes (evaluation) are the test clips
     probes = load_config(train_build, "probes", split="shift")
     assert not set(probes["clip_id"]) & pref_ids
@@ -177,3 +180,34 @@ def test_preference_row_has_the_config_columns():
                source="synthetic", donor_audio_event=None)
     out = preference_row(row, seed=0)
     assert set(out) == set(PREFERENCE_FEATURES)
+
+
+def test_preferences_by_default_hold_no_digital_silence_in_shifts_and_swaps(train_build, preferences, tmp_path):
+    """Training must not learn where the zeros are: a default build fills the gaps of the
+    preferences' shifts and swaps with room tone (probes keep the paper's silence), and the
+    card and report say so."""
+    import json
+
+    import numpy as np
+
+    from thud_dataset import media, video_file
+    from thud_models.baselines.silence_cue import zero_runs
+
+    edited = [r for r in preferences if r["condition"] in ("shift", "swap")]
+    assert {r["condition"] for r in edited} == {"shift", "swap"}
+    for r in edited:
+        audio = media.decode_audio(video_file(r["video"]))
+        # nothing longer than a few milliseconds of exact zeros (a 10 ms run would be the cue)
+        assert zero_runs(audio.samples, audio.sample_rate, min_run_s=0.003) == [], (r["probe_id"], r["condition"])
+    # the probes of the same build keep digital silence: their shifts open or close with it
+    probes = load_config(train_build, "probes", split="shift")
+    for r in probes:
+        audio = media.decode_audio(video_file(r["video"]))
+        runs = zero_runs(audio.samples, audio.sample_rate, min_run_s=0.1)  # |tau| >= 0.3 s, less AAC edges
+        assert runs and (runs[0][0] == 0) == (r["offset_s"] > 0), r["probe_id"]
+        assert np.any(audio.samples)
+    settings = json.loads((train_build / "build_report.json").read_text())["settings"]
+    assert (settings["gap_fill"], settings["preferences_gap_fill"]) == ("silence", "room_tone")
+    card = (train_build / "README.md").read_text()
+    assert "* `probes`: digital silence, as in the paper" in card
+    assert "* `preferences`: the clip's own room tone" in card

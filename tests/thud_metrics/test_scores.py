@@ -102,11 +102,14 @@ def test_confusion_and_decomposition_by_hand(hand):
 
 def test_offset_bands_and_offset_error_by_hand(hand):
     bands = hand["accuracy_by_offset"]
-    assert list(bands) == ["synced", "0-0.25 s", "0.25-0.5 s", "0.5-1 s", "1-2 s", "≥2 s"]
+    assert list(bands) == ["synced", "0-0.4 s", "0.4-0.65 s", "0.65-1 s", "≥1 s"]
     assert bands["synced"] == {"accuracy": 0.5, "n": 2}
-    assert bands["0.5-1 s"] == {"accuracy": 0.0, "n": 1}  # tau = 0.5 is in [0.5, 1)
-    assert bands["1-2 s"] == {"accuracy": 1.0, "n": 1}
-    assert bands["0-0.25 s"]["n"] == 0 and math.isnan(bands["0-0.25 s"]["accuracy"])
+    assert bands["0.4-0.65 s"] == {"accuracy": 0.0, "n": 1}  # tau = 0.5 is in [0.4, 0.65)
+    assert bands["≥1 s"] == {"accuracy": 1.0, "n": 1}  # tau = -1.2
+    assert bands["0-0.4 s"]["n"] == 0 and math.isnan(bands["0-0.4 s"]["accuracy"])
+    # other edges still work
+    custom = score_probes(**COLS, n_resamples=0, bands=(0, 1, float("inf")))["accuracy_by_offset"]
+    assert list(custom) == ["synced", "0-1 s", "≥1 s"] and custom["0-1 s"]["n"] == 1
     # only "about 1 second before" states a number: |-1.0 - (-1.2)|
     assert hand["offset_error"] == {"mean_abs_error": pytest.approx(0.2), "median_abs_error": pytest.approx(0.2), "n": 1}
 
@@ -220,3 +223,16 @@ def test_pair_mixing_dimensions_is_an_error():
 def test_a_string_instead_of_a_list_is_a_clear_error():
     with pytest.raises(TypeError, match="must be a sequence"):
         score_probes(["A"], "synced", ["original"], ["sync"], ["p"], n_resamples=0)
+
+
+def test_the_default_bands_hold_one_default_offset_each():
+    """The default |tau| bands fit the builder's default offsets: each magnitude (0.3, 0.5,
+    0.8, 1.2 s) in a band of its own, so no band is empty by construction."""
+    from thud_dataset.planning import DEFAULT_OFFSETS
+    from thud_metrics import DEFAULT_BANDS
+
+    magnitudes = sorted({abs(t) for t in DEFAULT_OFFSETS})
+    n = len(magnitudes)
+    got = accuracy_by_offset(["C"] * n, ["delayed"] * n, ["shift"] * n, ["sync"] * n, magnitudes)
+    shifted = {band: v["n"] for band, v in got.items() if band != "synced"}
+    assert len(shifted) == len(DEFAULT_BANDS) - 1 == n and set(shifted.values()) == {1}

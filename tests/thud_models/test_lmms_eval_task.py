@@ -229,11 +229,11 @@ def test_docs_are_the_canaries_then_all_probes_with_pairs_together(docs, rows_by
     assert head["pair_id"][0::2] == head["pair_id"][1::2]  # each canary pair adjacent
     probes = docs.select(range(N_CANARIES, len(docs)))
     assert set(probes["kind"]) == {"probe"} and set(probes["probe_id"]) == set(rows_by_id)
-    # a pair's original comes right before its intervened probe, clip by clip
-    first = probes.select(range(6))
+    # a pair's original comes right before its intervened probes (two shifts), clip by clip
+    first = probes.select(range(7))
     assert len(set(first["clip_id"])) == 1
-    assert first["condition"] == ["original", "shift", "original", "mute", "original", "swap"]
-    assert len(set(first["pair_id"][:2])) == 1
+    assert first["condition"] == ["original", "shift", "shift", "original", "mute", "original", "swap"]
+    assert len(set(first["pair_id"][:3])) == 1
 
 
 def _media_dicts(value) -> list:

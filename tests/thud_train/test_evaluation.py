@@ -81,7 +81,7 @@ def test_dpo_with_lora_logs_the_check_beside_the_loss(tmp_path, train_build):
     history = trainer.state.log_history
     checks = [h for h in history if "thud/avg_gap" in h]
     assert [h["step"] for h in checks] == [0, *range(EVERY, STEPS + 1, EVERY)]
-    assert all(h["thud/probes"] == len(check.probes) == 6 for h in checks)
+    assert all(h["thud/probes"] == len(check.probes) == 7 for h in checks)  # one clip: 3 originals, 2 shifts, mute, swap
     assert {"thud/pair_accuracy", "thud/pair_accuracy/sync", "thud/gap/existence", "thud/unparseable_rate"} <= set(checks[0])
     losses = [h for h in history if "loss" in h]
     assert [h["step"] for h in losses] == list(range(1, STEPS + 1))

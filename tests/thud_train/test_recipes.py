@@ -106,7 +106,7 @@ def test_recipe_reaches_its_first_optimizer_step(recipe, stage, tmp_path, train_
         assert all("lora_" in n for n in stepped)
     # the recipe's listening check answered its probes before the first step
     (check,) = [h for h in trainer.state.log_history if "thud/avg_gap" in h]
-    assert check["step"] == 0 and check["thud/probes"] == 6
+    assert check["step"] == 0 and check["thud/probes"] == 7  # one clip: 3 originals, 2 shifts, mute, swap
 
 
 # -- --set keeps the type a field expects -------------------------------------------------

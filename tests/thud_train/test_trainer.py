@@ -36,7 +36,9 @@ MEDIA = {"fps": 2.0, "max_frames": 4, "max_pixels": 56 * 84}
 def _subset(preferences: Dataset) -> Dataset:
     clips = sorted(set(preferences["clip_id"]))[:2]
     return preferences.filter(
-        lambda ex: ex["clip_id"] in clips and (ex["condition"] != "original" or ex["dimension"] == "sync")
+        lambda ex: ex["clip_id"] in clips
+        and (ex["condition"] != "original" or ex["dimension"] == "sync")
+        and (ex["condition"] != "shift" or ex["offset_s"] > 0)  # one of a clip's two shifts
     )
 
 

@@ -39,7 +39,7 @@ _CONFIG_ABOUT = {
 }
 _SPLIT_ABOUT = {
     "original": "unedited audio (re-encoded like every condition); one probe per clip and dimension",
-    "shift": "audio displaced by `offset_s`; one probe per clip",
+    "shift": "audio displaced by `offset_s`; one probe per clip and offset",
     "mute": "audio replaced by digital silence (the audio stream stays); one probe per clip",
     "swap": "audio replaced by a donor clip's audio; one probe per clip",
     "test": "clips of the evaluation partition",
@@ -47,14 +47,15 @@ _SPLIT_ABOUT = {
 }
 _COLUMN_ABOUT = {
     "probe_id": "opaque unique id (hash)",
-    "pair_id": "shared by the original probe and the intervened probe of one clip and dimension",
+    "pair_id": "shared by the original probe of one clip and dimension and its intervened probe(s) (every shift of the clip)",
     "clip_id": "the source clip",
     "file": "the source file name",
     "dimension": "`sync` (original vs shift), `existence` (original vs mute), `consistency` (original vs swap)",
     "condition": "`original`, `shift`, `mute` or `swap`",
     "offset_s": "`tau` of a shift probe (s; > 0 audio delayed, < 0 audio early); 0.0 otherwise",
     "donor_clip_id": "the clip whose audio a swap probe carries",
-    "video": "`{bytes, path}`: the mp4/mkv file itself (bytes embedded), `path` an opaque content-hash name",
+    "video": "`{bytes, path}`: the mp4 file itself (bytes embedded), `path` an opaque content-hash name",
+    "audio": "`{bytes, path}`: what a decoder hears in `video`, as a WAV file of 32-bit float samples at the clip's own sample rate and channel count (`Audio(decode=False)`)",
     "prompt": "the question put to the model; its options are `choices` as letters A, B, C",
     "choices": "labels in the order of the prompt's letters",
     "label": "gold label: `synced`, `early`, `delayed`, `silent` or `mismatched`",
@@ -73,6 +74,8 @@ _COLUMN_ABOUT = {
 }
 
 _SKIPPED_SHOWN = 50
+#: clips whose shift offsets the card lists (all of them are in ``build_report.json``)
+_PLAN_SHOWN = 200
 
 
 def data_files_pattern(config: str, split: str) -> str:
@@ -206,10 +209,49 @@ def _audio_policy(settings: BuildSettings) -> str:
     )
 
 
-def _gap_fill(settings: BuildSettings) -> str:
-    if settings.gap_fill == "room_tone":
-        return "the clip's own room tone (its quietest stretch, continued), so no gap of digital silence betrays the edit"
-    return "digital silence (as in the paper)"
+_GAP_FILL_ABOUT = {
+    "silence": "digital silence, as in the paper (a cue: where the exact zeros sit gives a shift's direction away; "
+    "the `silence_cue` baseline measures how much)",
+    "room_tone": "the clip's own room tone (seeded noise shaped like its quietest stretch), so no gap of digital "
+    "silence betrays the edit",
+}
+
+
+def _gap_fill_lines(settings: BuildSettings, configs: Iterable[str]) -> list[str]:
+    fills = settings.gap_fills
+    return [f"  * `{name}`: {_GAP_FILL_ABOUT.get(fills[name], fills[name])}" for name in fills if name in configs]
+
+
+def _shift_policy(settings: BuildSettings) -> str:
+    k = settings.shifts_per_clip
+    if k == 1:
+        count = "one shift per clip, its direction drawn per clip"
+    elif k == 2:
+        count = "two shifts per clip, one early and one delayed, each `|tau|` drawn from the offsets that fit"
+    else:
+        count = f"{k} shifts per clip, half early and half delayed where the offsets that fit allow (a sweep)"
+    if k >= 2 and settings.one_sided == "skip":
+        sided = (
+            "A clip where only early or only delayed offsets fit (its event near one end) is skipped: its "
+            "shifts would all point the way the picture suggests. Both shifts of a clip share its picture, "
+            "so the picture alone gets at most half of them right."
+        )
+    else:
+        sided = (
+            "A clip where only one direction fits is kept (listed below as one-sided): there the "
+            "position of the event in the picture tells the direction."
+        )
+    return f"{count}. {sided}"
+
+
+def _plan_lines(report: BuildReport) -> list[str]:
+    lines = ["<details><summary>Shift offsets per clip</summary>", "", "| clip | partition | tau (s) |", "| --- | --- | --- |"]
+    for plan in report.plan[:_PLAN_SHOWN]:
+        taus = ", ".join(f"{t:+g}" for t in plan.taus)
+        lines.append(f"| `{plan.clip_id}` | {plan.partition} | {taus}" + (f" (one-sided: {plan.one_sided})" if plan.one_sided else "") + " |")
+    if len(report.plan) > _PLAN_SHOWN:
+        lines.append(f"| … | | {len(report.plan) - _PLAN_SHOWN} more clips in `build_report.json` |")
+    return [*lines, "", "</details>"]
 
 
 def _skipped_lines(skipped: list[Skipped]) -> list[str]:
@@ -219,11 +261,11 @@ def _skipped_lines(skipped: list[Skipped]) -> list[str]:
     return lines
 
 
-def _columns(config: str) -> list[str]:
+def _columns(config: str, audio_column: bool = True) -> list[str]:
     # the schema is the single truth about columns; descriptions are ours
-    from ..features import FEATURES
+    from ..features import FEATURES, features_for
 
-    return list(FEATURES[config]) if config in FEATURES else []
+    return list(features_for(config, audio_column)) if config in FEATURES else []
 
 
 def render_card(
@@ -324,18 +366,21 @@ def render_card(
         w("(no configs recorded for this build)")
         w("")
     if "probes" in configs:
+        k = settings.shifts_per_clip
         w(
-            "A *pair* is the original probe and the intervened probe of one clip and one "
-            "dimension (same `pair_id`): `original` holds one probe per (clip, dimension), "
-            "`shift`/`mute`/`swap` one per clip. Gold labels: original → `synced`; shift → "
-            "`early` (`offset_s` < 0) or `delayed` (> 0); mute → `silent`; swap → `mismatched`."
+            "A *pair* is the original probe of one clip and dimension and one of its intervened "
+            "probes (same `pair_id`): `original` holds one probe per (clip, dimension), "
+            f"`shift` {k} per clip (one per offset), `mute`/`swap` one per clip; the original "
+            "sync probe of a clip pairs with each of its shifts. Gold labels: original → "
+            "`synced`; shift → `early` (`offset_s` < 0) or `delayed` (> 0); mute → `silent`; "
+            "swap → `mismatched`."
         )
         w("")
 
     w("## Columns")
     w("")
     for name in _ordered(configs, _CONFIG_ORDER) or list(_CONFIG_ORDER[:1]):
-        cols = _columns(name)
+        cols = _columns(name, settings.audio_column)
         if not cols:
             continue
         w(f"`{name}`:")
@@ -346,14 +391,27 @@ def render_card(
             w(f"| `{col}` | {_COLUMN_ABOUT.get(col, '')} |")
         w("")
 
+    if "probes" in configs and settings.audio_column:
+        w(
+            "The `audio` column holds exactly what a decoder hears in the probe's mp4: its audio "
+            "decoded by FFmpeg's decoder (PyAV) at the clip's own sample rate (no resampling), sample 0 "
+            "at the first video frame, stored as a WAV of 32-bit float samples (lossless, so nothing is "
+            "rounded). Without torch it reads as `{bytes, path}` (e.g. `soundfile.read(io.BytesIO("
+            "ex[\"audio\"][\"bytes\"]))`); with torchcodec, `probes.cast_column(\"audio\", "
+            "Audio(sampling_rate=16_000))` decodes and resamples it."
+        )
+        w("")
+
     w("## How the interventions were made")
     w("")
     w(
-        f"* **Shift**: `a'(t) = a(t - tau)`, same length, the gap filled with {_gap_fill(settings)}. "
-        f"Offsets `tau`: {_fmt_offsets(settings.offsets)}; a clip gets an offset only if the shifted "
-        f"audio event stays at least {settings.margin_s:g} s inside the clip. Every probe records "
-        "`offset_s` and `edited_audio_time`."
+        "* **Shift**: `a'(t) = a(t - tau)`, same length. "
+        f"Offsets `tau`: {_fmt_offsets(settings.offsets)}; {_shift_policy(settings)} "
+        f"A shift is used only if the shifted audio event stays at least {settings.margin_s:g} s inside "
+        "the clip. Every probe records `offset_s` and `edited_audio_time`."
     )
+    w("* **Gaps**: what fills the gap a shift leaves, and a swap wherever the donor does not reach:")
+    out.extend(_gap_fill_lines(settings, configs or ("probes",)))
     w(
         "* **Mute**: the samples are replaced by digital silence of the same length, rate and "
         "channel count; the audio stream stays in the file."
@@ -402,10 +460,14 @@ def render_card(
     if report.partitions:
         w("* clips per partition: " + ", ".join(f"{k}: {v}" for k, v in sorted(report.partitions.items())))
     if report.offsets:
+        w(f"* shifts per clip: {settings.shifts_per_clip}" + "".join(f", {k}: {v}" for k, v in sorted(report.directions.items())))
         w(
-            "* shift offsets used (tau → clips): "
+            "* shift offsets used (tau → shift probes): "
             + ", ".join(f"{k} s: {v}" for k, v in sorted(report.offsets.items(), key=_num_key))
         )
+    one_sided = report.one_sided()
+    if one_sided:
+        w(f"* one-sided clips kept (only one shift direction fits them): {len(one_sided)}")
     if report.transcoded:
         w(
             "* clips whose video was transcoded (its codec cannot be carried by the output "
@@ -421,6 +483,9 @@ def render_card(
         w(f"  {settings.command}")
         w("  ```")
     w("")
+    if report.plan:
+        out.extend(_plan_lines(report))
+        w("")
     if report.skipped:
         w("Skipped clips and why:")
         w("")

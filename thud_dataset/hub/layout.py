@@ -60,7 +60,15 @@ from ..video_files import default_cache_dir
 from ..vocab import CONFIGS, SPLITS
 from .output import BuildError, BuildStopped, EngineUnavailable, OutputTransaction, check_output
 from .report import REPORT_NAME, BuildReport, BuildSettings, ParquetFile, read_report
-from .shards import MAX_SHARD_BYTES, ShardSpec, file_size, partition_of, plan_shards, write_shard
+from .shards import (
+    MAX_SHARD_BYTES,
+    ShardSpec,
+    file_size,
+    partition_of,
+    plan_shards,
+    wav_bytes,
+    write_shard,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -120,8 +128,9 @@ class LocalEngine:
 
     * ``map(fn, items, crashed, desc)`` — ``[fn(x) for x in items]`` in order, ``crashed(x)``
       for an item whose worker died (the check and the materialization);
-    * ``materialize(prep, config, state)`` — :func:`~thud_dataset.builder.materialize_all`
-      with that map (``state``: the folder a resumable build keeps its progress in);
+    * ``materialize(prep, config, state, configs)`` — :func:`~thud_dataset.builder.materialize_all`
+      with that map (``state``: the folder a resumable build keeps its progress in;
+      ``configs``: the configs built, which decide the media each clip needs);
     * ``sizes`` — ``{str(path): bytes}`` of the files the maps made or read, or ``None``
       (:func:`~thud_dataset.hub.shards.plan_shards` then asks the filesystem);
     * ``write_shards(specs, staging, state)`` — every shard written into ``staging``, its
@@ -149,8 +158,12 @@ class LocalEngine:
     def map(self, fn: Callable, items: Sequence, crashed: Callable, desc: str) -> list:
         return run_isolated(fn, items, self.num_proc, crashed, desc=desc, progress=self.progress)
 
-    def materialize(self, prep: Prepared, config: ThudConfig, state: Path | None) -> Prepared:
-        return materialize_all(prep, config, num_proc=self.num_proc, progress=self.progress, mapper=self.map)
+    def materialize(
+        self, prep: Prepared, config: ThudConfig, state: Path | None, configs: Sequence[str] | None = None
+    ) -> Prepared:
+        return materialize_all(
+            prep, config, num_proc=self.num_proc, progress=self.progress, configs=configs, mapper=self.map
+        )
 
     def write_shards(self, specs: list[ShardSpec], staging: Path, state: Path | None) -> list[ParquetFile]:
         return write_shards(specs, staging, self.num_proc, self.progress)
@@ -204,6 +217,10 @@ def _settings(config: ThudConfig, command: str | None) -> BuildSettings:
         audio_bitrate_per_channel=config.audio_bitrate_per_channel,
         gap_fill=config.gap_fill,
         command=command or " ".join(sys.argv),
+        shifts_per_clip=config.shifts_per_clip,
+        one_sided=config.one_sided,
+        preferences_gap_fill=config.preferences_gap_fill,
+        audio_column=config.audio_column,
     )
 
 
@@ -228,7 +245,8 @@ def make_report(
         rows=rows,
         clips_used=len(prep.plans),
         partitions=dict(sorted(Counter(p.partition for p in prep.plans).items())),
-        offsets=dict(sorted(Counter(f"{p.tau:+g}" for p in prep.plans).items())),
+        offsets=dict(sorted(Counter(f"{t:+g}" for p in prep.plans for t in p.taus).items())),
+        directions=dict(sorted(Counter("delayed" if t > 0 else "early" for p in prep.plans for t in p.taus).items())),
         skipped=list(prep.skipped),
         plan=list(prep.plans),
         files=sorted(files, key=lambda f: f.path),
@@ -268,7 +286,7 @@ def _estimate_bytes(
     prep: Prepared, configs: tuple[str, ...], config: ThudConfig, sizes: Mapping[str, int] | None = None
 ) -> int:
     """About how many bytes the build writes: a probe or preference row holds a file about
-    the size of its source, a clips row the source itself."""
+    the size of its source (a probe row its audio column too), a clips row the source itself."""
     total = 0
     for plan in prep.plans:
         size = file_size(prep.clips[plan.clip_id].path, sizes)
@@ -276,7 +294,8 @@ def _estimate_bytes(
             if name == "clips":
                 total += size
             elif partition_of(name, "", config.partition) in ("all", plan.partition):
-                total += 6 * size
+                wav = wav_bytes(prep.scans[plan.clip_id]) if name == "probes" and config.audio_column else 0
+                total += (5 + len(plan.taus)) * (size + wav)
     return total
 
 
@@ -395,7 +414,7 @@ def build(
                         f"not enough space for the build beside {out_dir}: about {need / 1e6:.0f} MB needed, "
                         f"{free / 1e6:.0f} MB free; {out_dir} is {'unchanged' if existed else 'not created'}"
                     )
-                prep = runner.materialize(prep, config, tx.state)
+                prep = runner.materialize(prep, config, tx.state, configs)
                 _refuse_empty(prep, required, config, make_report(str(out_dir), settings, prep, (), []))
             except EmptyBuild:
                 tx.keep_for_resume = False  # the same command would make nothing again

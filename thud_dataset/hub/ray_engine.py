@@ -252,15 +252,20 @@ def _remove_stale(staging: Path, specs: Sequence[ShardSpec]) -> None:
             path.unlink()
 
 
-def _materialized_key(prep: Prepared, config: ThudConfig, keys: dict[str, object]) -> str:
+def _materialized_key(
+    prep: Prepared, config: ThudConfig, keys: dict[str, object], configs: Sequence[str] | None = None
+) -> str:
     """What the materialization's outcome depends on: the checked clips (and their source
-    files), their checks, the plan, what was skipped so far, and the encode settings."""
+    files), their checks, the plan, what was skipped so far, and the media settings each
+    clip is made in for ``configs``."""
     payload = {
         "clips": {c: [clip.to_dict(), keys.get(clip.path)] for c, clip in sorted(prep.clips.items())},
         "scans": {c: asdict(s) for c, s in sorted(prep.scans.items())},
         "plans": [asdict(p) for p in prep.plans],
         "skipped": [asdict(s) for s in prep.skipped],
-        "settings": asdict(config.encode_settings()),
+        "settings": {
+            part: [asdict(s) for s in config.media_settings(part, configs)] for part in ("train", "test")
+        },
         "cache": str(config.cache().root),
         "thud": _thud_version(),
         "media": MEDIA_VERSION,
@@ -425,10 +430,12 @@ class RayEngine:
             results.append(value)
         return results
 
-    def materialize(self, prep: Prepared, config: ThudConfig, state: Path | None) -> Prepared:
+    def materialize(
+        self, prep: Prepared, config: ThudConfig, state: Path | None, configs: Sequence[str] | None = None
+    ) -> Prepared:
         """:func:`~thud_dataset.builder.materialize_all` with the clips on the cluster; its
         outcome is kept in ``state`` and reused by a resumed build with the same input."""
-        key = _materialized_key(prep, config, self.keys)
+        key = _materialized_key(prep, config, self.keys, configs)
         path = state / _MATERIALIZED if state is not None else None
         if path is not None and path.is_file():
             try:
@@ -440,7 +447,7 @@ class RayEngine:
                     logger.info("materialized clips kept from the interrupted build (%s)", path)
                     self.sizes.update(sizes)
                     return made
-        made = materialize_all(prep, config, progress=self.progress, mapper=self.map)
+        made = materialize_all(prep, config, progress=self.progress, configs=configs, mapper=self.map)
         if path is not None:
             cache_files.atomic_write(path, _dumps((key, made, dict(self.sizes))))
         return made

@@ -32,13 +32,21 @@ __all__ = [
 ]
 
 REPORT_NAME = "build_report.json"
-#: the value of the ``thud_build`` key: the format of the report (bump when it changes)
-REPORT_FORMAT = 1
+#: one-sided clips named in the terminal summary (all of them are in the report's plan)
+_ONE_SIDED_SHOWN = 20
+#: the value of the ``thud_build`` key: the format of the report (bump when it changes;
+#: 2: a plan holds ``taus``, several shifts per clip; format 1 reports still read)
+REPORT_FORMAT = 2
 
 
 @dataclass(frozen=True)
 class BuildSettings:
-    """The settings a build was made with (what reproduces it)."""
+    """The settings a build was made with (what reproduces it).
+
+    The fields with defaults came later; a report that lacks them is read with the value
+    builds had then (one shift per clip, one-sided clips kept, one gap fill for every
+    config, no audio column).
+    """
 
     source: str
     data_dir: str | None
@@ -50,8 +58,12 @@ class BuildSettings:
     test_fraction: float
     audio_codec: str
     audio_bitrate_per_channel: int
-    gap_fill: str
+    gap_fill: str  # the probes' gap fill
     command: str
+    shifts_per_clip: int = 1
+    one_sided: str = "keep"
+    preferences_gap_fill: str | None = None  # None: the same as ``gap_fill``
+    audio_column: bool = False
 
     @classmethod
     def from_json(cls, d: dict) -> BuildSettings:
@@ -59,6 +71,11 @@ class BuildSettings:
         values = {k: v for k, v in d.items() if k in known}
         values["offsets"] = tuple(values.get("offsets") or ())
         return cls(**values)
+
+    @property
+    def gap_fills(self) -> dict[str, str]:
+        """What fills the gaps of shifts and swaps, per config."""
+        return {"probes": self.gap_fill, "preferences": self.preferences_gap_fill or self.gap_fill}
 
 
 @dataclass(frozen=True)
@@ -101,7 +118,8 @@ class BuildReport:
     rows: dict[str, dict[str, int]] = field(default_factory=dict)  # config → split → rows
     clips_used: int = 0
     partitions: dict[str, int] = field(default_factory=dict)
-    offsets: dict[str, int] = field(default_factory=dict)  # "+0.5" → clips
+    offsets: dict[str, int] = field(default_factory=dict)  # "+0.5" → shift probes (clips with that tau)
+    directions: dict[str, int] = field(default_factory=dict)  # "early"/"delayed" → shift probes
     skipped: list[Skipped] = field(default_factory=list)
     plan: list[ClipPlan] = field(default_factory=list)
     files: list[ParquetFile] = field(default_factory=list)
@@ -131,8 +149,9 @@ class BuildReport:
             clips_used=int(d.get("clips_used", 0)),
             partitions=dict(d.get("partitions") or {}),
             offsets=dict(d.get("offsets") or {}),
+            directions=dict(d.get("directions") or {}),
             skipped=[Skipped(**s) for s in d.get("skipped") or []],
-            plan=[ClipPlan(**p) for p in d.get("plan") or []],
+            plan=[ClipPlan.from_json(p) for p in d.get("plan") or []],
             files=[ParquetFile(**f) for f in d.get("files") or [] if isinstance(f, dict)],
             licenses=list(d.get("licenses") or []),
             transcoded=list(d.get("transcoded") or []),
@@ -141,6 +160,11 @@ class BuildReport:
         )
 
     # -- views ------------------------------------------------------------------------------
+
+    def one_sided(self) -> dict[str, str]:
+        """The clips used although only one shift direction fits them: clip id → that
+        direction (the one-sided clips that were skipped are in ``skipped``)."""
+        return {p.clip_id: p.one_sided for p in self.plan if p.one_sided}
 
     def written(self) -> dict[str, dict[str, int]]:
         """``{config: {split: rows}}`` of the splits that have rows (what the card names)."""
@@ -175,8 +199,21 @@ class BuildReport:
         if self.offsets:
             lines.append("")
             lines.append(
-                "shift offsets (tau, s → clips): "
+                f"shifts per clip: {self.settings.shifts_per_clip}  "
+                + "  ".join(f"{k}: {v}" for k, v in sorted(self.directions.items()))
+            )
+            lines.append(
+                "shift offsets (tau, s → shift probes): "
                 + ", ".join(f"{k}: {v}" for k, v in sorted(self.offsets.items(), key=lambda kv: float(kv[0])))
+            )
+        one_sided = self.one_sided()
+        if one_sided:
+            shown = sorted(one_sided.items())[:_ONE_SIDED_SHOWN]
+            more = f", … ({len(one_sided) - len(shown)} more in {REPORT_NAME})" if len(one_sided) > len(shown) else ""
+            lines.append(
+                f"one-sided clips kept (only one direction fits; the picture tells it): {len(one_sided)}: "
+                + ", ".join(f"{c} ({d})" for c, d in shown)
+                + more
             )
         if self.kept:
             lines.append(f"kept from the folder's previous content: {', '.join(self.kept)}")

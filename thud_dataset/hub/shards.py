@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..builder import ClipWork, Prepared, ThudConfig, clip_rows
-from ..materialize import EncodeSettings, MediaCache
+from ..materialize import ClipScan, EncodeSettings, MediaCache
 from ..vocab import SPLITS
 from .output import BuildError, fsync_path
 from .report import ParquetFile
 
-__all__ = ["MAX_SHARD_BYTES", "ShardSpec", "partition_of", "plan_shards", "write_shard"]
+__all__ = ["MAX_SHARD_BYTES", "ShardSpec", "partition_of", "plan_shards", "wav_bytes", "write_shard"]
 
 #: parquet files are cut so that none is much larger than this (the Hub prefers < 500 MB;
 #: a shard is held in memory once while it is written)
@@ -45,7 +45,8 @@ class ShardSpec:
     work: tuple[ClipWork, ...]
     seed: int
     cache_root: str
-    settings: EncodeSettings
+    settings: EncodeSettings  # the media settings of this config (ThudConfig.encode_settings)
+    audio_column: bool = True  # probe rows carry the ``audio`` column
 
 
 def partition_of(config: str, split: str, partition: str | None) -> str:
@@ -69,15 +70,23 @@ def file_size(path: str | Path, sizes: Mapping[str, int] | None = None) -> int:
     return os.stat(path).st_size
 
 
-def _clip_bytes(config: str, split: str, work: ClipWork, cache: MediaCache, sizes: Mapping[str, int] | None) -> int:
+def wav_bytes(scan: ClipScan) -> int:
+    """About the size of a clip's audio-column file: 32-bit float samples, all of them."""
+    return int(4 * scan.duration * scan.sample_rate * scan.channels)
+
+
+def _clip_bytes(
+    config: str, split: str, work: ClipWork, cache: MediaCache, sizes: Mapping[str, int] | None, wav: int = 0
+) -> int:
     """Bytes of media a clip puts into a config/split (for cutting shards): the original
-    file goes into three rows (one per dimension), each intervened file into one."""
+    file goes into three rows (one per dimension), each intervened file into one; a probe
+    row also holds ``wav`` bytes of audio column (0 without it)."""
     if config == "clips" or work.media is None:
         return file_size(work.clip.path, sizes)
-    conditions = [split] if config == "probes" else list(work.media.outputs)
+    outputs = [o for o in work.media.outputs.values() if config != "probes" or o.condition == split]
+    extra = wav if config == "probes" else 0
     return sum(
-        (3 if c == "original" else 1) * file_size(cache.path(work.media.outputs[c].file_name), sizes)
-        for c in conditions
+        (3 if o.condition == "original" else 1) * (file_size(cache.path(o.file_name), sizes) + extra) for o in outputs
     )
 
 
@@ -91,21 +100,27 @@ def plan_shards(
     sizes are already known; the result is the same either way.
     """
     cache = config.cache()
-    work = prep.work()
     specs = []
     for name in configs:
+        settings = config.encode_settings(name)
+        work = prep.work(settings)
         for split in SPLITS[name]:
             part = partition_of(name, split, config.partition)
             chosen = [w for w in work if part == "all" or w.plan.partition == part]
             if not chosen:
                 continue
-            total = sum(_clip_bytes(name, split, w, cache, sizes) for w in chosen)
+            total = sum(
+                _clip_bytes(
+                    name, split, w, cache, sizes, wav_bytes(prep.scans[w.clip.clip_id]) if config.audio_column else 0
+                )
+                for w in chosen
+            )
             n = min(len(chosen), max(1, math.ceil(total / MAX_SHARD_BYTES)))
             for i in range(n):
                 run = chosen[i * len(chosen) // n : (i + 1) * len(chosen) // n]
                 path = f"data/{name}/{split}-{i:05d}-of-{n:05d}.parquet"
                 specs.append(
-                    ShardSpec(name, split, path, tuple(run), config.seed, str(cache.root), config.encode_settings())
+                    ShardSpec(name, split, path, tuple(run), config.seed, str(cache.root), settings, config.audio_column)
                 )
     return specs
 
@@ -118,16 +133,24 @@ def write_shard(spec: ShardSpec, folder: str | Path) -> ParquetFile:
     """
     import datasets
 
-    from ..features import FEATURES
+    from ..features import AUDIO, features_for
 
     cache = MediaCache(spec.cache_root)
-    rows = [r for w in spec.work for r in clip_rows(spec.config, spec.split, w, cache, spec.settings, spec.seed)]
+    rows = [
+        r
+        for w in spec.work
+        for r in clip_rows(spec.config, spec.split, w, cache, spec.settings, spec.seed, audio_column=spec.audio_column)
+    ]
     target = Path(folder) / spec.path
     target.parent.mkdir(parents=True, exist_ok=True)
     quiet = datasets.are_progress_bars_disabled()
     datasets.disable_progress_bars()  # one bar per file is noise: the build shows its own
     try:
-        datasets.Dataset.from_list(rows, features=FEATURES[spec.config]).to_parquet(str(target))
+        features = features_for(spec.config, spec.audio_column, audio_storage=True)
+        table = datasets.Dataset.from_list(rows, features=features)
+        if "audio" in features:  # written as its storage, typed Audio by an arrow cast (no torch)
+            table = table.cast_column("audio", AUDIO)
+        table.to_parquet(str(target))
     finally:
         if not quiet:
             datasets.enable_progress_bars()

@@ -53,7 +53,7 @@ Args:
     clip_ids (`list` of `str`, *optional*): the clip of each probe; the bootstrap
         resamples clips (pairs when absent).
     bands (`list` of `float`, *optional*): |tau| band edges in seconds. Defaults to
-        (0, 0.25, 0.5, 1, 2, inf).
+        (0, 0.4, 0.65, 1, inf): one band per default offset.
     n_resamples (`int`, *optional*): bootstrap resamples, 0 for no intervals. Defaults to 1000.
     confidence (`float`, *optional*): interval level. Defaults to 0.95.
     seed (`int`, *optional*): bootstrap seed. Defaults to 0.

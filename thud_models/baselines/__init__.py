@@ -1,11 +1,13 @@
-"""Reference answerers without a model: the visual-prior floor and an audio-verifying
-signal method (see ``docs/baselines.md`` for what each reaches on the synthetic set)."""
+"""Reference answerers without a model: the visual-prior floor, an audio-verifying signal
+method, and a reader of the digital-silence cue (see ``docs/baselines.md`` for what each
+reaches on the synthetic set)."""
 
 from __future__ import annotations
 
 from .prior import PriorBaseline
 from .prompt_options import PromptOptions, read_prompt
 from .signal import SignalBaseline, SignalEvidence, SignalSettings, analyse
+from .silence_cue import SilenceCue, SilenceCueBaseline, SilenceCueSettings, read_silence
 
 __all__ = [
     "PriorBaseline",
@@ -13,6 +15,10 @@ __all__ = [
     "SignalBaseline",
     "SignalEvidence",
     "SignalSettings",
+    "SilenceCue",
+    "SilenceCueBaseline",
+    "SilenceCueSettings",
     "analyse",
     "read_prompt",
+    "read_silence",
 ]

@@ -116,6 +116,37 @@ def test_body_says_what_a_hub_user_needs():
     assert "Wen, Xiaofei" not in CITATION and "Xiaofei Wen and Wenjie Jacky Mo" in CITATION
 
 
+def test_the_card_records_the_shifts_the_gap_fills_and_the_audio_column():
+    from thud_dataset.planning import ClipPlan
+
+    settings = dataclasses.replace(
+        SETTINGS, shifts_per_clip=2, one_sided="keep", preferences_gap_fill="room_tone", audio_column=True
+    )
+    plan = [ClipPlan("c1", "test", (-0.5, 1.2), "c2"), ClipPlan("c2", "test", (0.3, 0.5), "c1", "delayed")]
+    text = render_card(_report(settings=settings, plan=plan, directions={"delayed": 3, "early": 1}))
+    for needle in (
+        "two shifts per clip, one early and one delayed",
+        "A clip where only one direction fits is kept",
+        "* shifts per clip: 2, delayed: 3, early: 1",
+        "* one-sided clips kept (only one shift direction fits them): 1",
+        "| `c1` | test | -0.5, +1.2 |",  # the offsets of every clip
+        "| `c2` | test | +0.3, +0.5 (one-sided: delayed) |",
+        "* `probes`: digital silence, as in the paper",
+        "* `preferences`: the clip's own room tone",
+        "| `audio` |",
+        "a WAV file of 32-bit float samples at the clip's own sample rate",
+        "at the clip's own sample rate (no resampling)",
+        'cast_column("audio", Audio(sampling_rate=16_000))',
+    ):
+        assert needle in text, needle
+    # the defaults skip one-sided clips and say why; a report from before says what it was
+    skipping = render_card(_report(settings=dataclasses.replace(settings, one_sided="skip")))
+    assert "is skipped: its shifts would all point the way the picture suggests" in skipping
+    old = render_card(REPORT)  # a report without the newer settings: one shift, one gap fill
+    assert "one shift per clip" in old and "| `audio` |" not in old
+    assert "* `preferences`: digital silence" in old
+
+
 def test_dataset_info_carries_the_parquet_sizes_of_the_report():
     meta = _meta(render_card(REPORT))
     info = {c["config_name"]: c for c in meta["dataset_info"]}

@@ -195,4 +195,4 @@ def test_an_annotations_file_with_a_byte_order_mark_builds(tmp_path, cli):
     code, printed, err = cli("--source", "local", "--data-dir", str(data), "--out", str(out))
     assert code == 0, err
     assert "clips skipped: 0" in printed
-    assert json.loads((out / "build_report.json").read_text())["rows"]["probes"]["shift"] == 2
+    assert json.loads((out / "build_report.json").read_text())["rows"]["probes"]["shift"] == 4  # 2 test clips, 2 shifts each

@@ -38,13 +38,15 @@ def test_prior_scores_exactly_as_hand_computed(dataset_dir, all_probes, tmp_path
         n_resamples=0,
     )
     # By hand: "synced" is the gold label of every original probe and of no intervened one.
-    # 8 test clips -> 8 pairs per dimension; each dimension: original 8/8, intervened 0/8,
-    # gap 1 - 0 = 1, avg_gap = (1 + 1 + 1) / 3 = 1; no pair has both probes right -> 0.
+    # 8 test clips -> 8 pairs per dimension, 16 for sync (two shifts per clip); each
+    # dimension: original 8/8, intervened 0/8 (0/16), gap 1 - 0 = 1, avg_gap = (1 + 1 + 1) / 3
+    # = 1; no pair has both probes right -> 0.
     pairs = Counter(r["dimension"] for r in rows if r["condition"] != "original")
-    assert pairs == {d: 8 for d in DIMENSIONS}
+    assert pairs == {"sync": 16, "existence": 8, "consistency": 8}
+    assert results["counts"]["pairs"] == pairs
     for d in DIMENSIONS:
         assert results["accuracy"][d]["original"] == 8 / 8
-        assert results["accuracy"][d][INTERVENTION_OF[d]] == 0 / 8
+        assert results["accuracy"][d][INTERVENTION_OF[d]] == 0.0
         assert results["gap"][d] == 1.0
         assert results["pair_accuracy"][d] == 0.0
     assert results["avg_gap"] == 1.0
