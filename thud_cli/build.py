@@ -155,8 +155,45 @@ def register(sub) -> None:
         "preferences only when the train partition has clips)",
     )
     add_build_arguments(p)
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="where the work runs: 'local' (this machine, --num-proc processes; the default) or 'ray' "
+        "(a Ray cluster, see --ray-address; needs: pip install \"thud[ray]\"). Both write the same files, "
+        "byte for byte; a ray build that was interrupted resumes when the same command is run again",
+    )
+    p.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="--engine ray: the cluster to run on: 'auto' (the one this machine belongs to), HOST:6379, or "
+        "ray://HOST:10001 (default: $RAY_ADDRESS, else a local Ray on this machine's cores). Every node must "
+        "see the sources, the cache and the folder beside --out at the same paths (docs/scaling.md)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars (the summary is still printed)")
     p.set_defaults(func=run)
+
+
+#: options that choose where a build runs, not what it makes: left out of the command the
+#: card records (a local and a Ray build of the same clips are the same dataset)
+_ENGINE_OPTIONS = ("--engine", "--ray-address")
+
+
+def recorded_command(argv: list[str]) -> str:
+    """The ``thud build`` command line for the card, without the engine options.
+
+    >>> recorded_command(["--engine", "ray", "--out", "x", "--ray-address=auto"])
+    'thud build --out x'
+    """
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _ENGINE_OPTIONS:
+            skip = True
+        elif not arg.startswith(tuple(f"{o}=" for o in _ENGINE_OPTIONS)):
+            kept.append(arg)
+    return " ".join(["thud", "build", *(shlex.quote(a) for a in kept)])
 
 
 def load_call(out: str | Path, config: str = "probes", split: str = "shift") -> str:
@@ -174,13 +211,18 @@ def run(args: argparse.Namespace) -> int:
     if args.source == "local" and not args.data_dir:
         print("thud build: --source local needs --data-dir DIR (videos + annotations.jsonl)", file=sys.stderr)
         return 2
+    if args.ray_address and args.engine != "ray":
+        print("thud build: --ray-address is for --engine ray", file=sys.stderr)
+        return 2
     try:
         report = build(
             args.out,
             configs=args.configs,
             num_proc=args.num_proc,
             progress=not args.quiet,
-            command="thud build " + " ".join(shlex.quote(a) for a in sys.argv[2:]),
+            command=recorded_command(sys.argv[2:]),
+            engine=args.engine,
+            ray_address=args.ray_address,
             **build_kwargs(args),
         )
     except EmptyBuild as e:

@@ -315,14 +315,31 @@ def _scan_crashed(args: tuple[Clip, MediaCache]) -> str:
     return f"{args[0].path}: the process reading it died (a crash in the media library?)"
 
 
-def prepare(config: ThudConfig, progress: bool = True, num_proc: int | None = None) -> Prepared:
+#: runs ``fn`` over ``items`` like :func:`run_isolated` — ``mapper(fn, items, crashed, desc)``
+#: returns ``[fn(x) for x in items]`` in order, ``crashed(x)`` for an item whose worker died
+#: (a cluster engine passes its own; see :mod:`thud_dataset.hub.ray_engine`)
+Mapper = Callable[[Callable, Sequence, Callable, str], list]
+
+
+def _local_mapper(num_proc: int | None, progress: bool) -> Mapper:
+    def mapper(fn: Callable, items: Sequence, crashed: Callable, desc: str) -> list:
+        return run_isolated(fn, items, num_proc, crashed, desc=desc, progress=progress)
+
+    return mapper
+
+
+def prepare(
+    config: ThudConfig, progress: bool = True, num_proc: int | None = None, mapper: Mapper | None = None
+) -> Prepared:
     """Collect, check and plan the clips of ``config``; report every clip left out.
 
-    ``num_proc`` > 1 checks the clips in that many processes (same result, same order):
-    the check decodes each clip once (the silence check), so a serial check would hold
-    up a parallel build.
+    ``num_proc`` > 1 reads the sources' headers and checks the clips in that many
+    processes (same result, same order): the check decodes each clip once (the silence
+    check), so a serial check would hold up a parallel build. ``mapper`` runs both maps
+    elsewhere (a cluster); same result. The plan is made here.
     """
     cache = config.cache()
+    mapper = mapper or _local_mapper(num_proc, progress)
     clips, skipped = get_clips(
         config.source,
         data_dir=config.data_dir,
@@ -331,12 +348,11 @@ def prepare(config: ThudConfig, progress: bool = True, num_proc: int | None = No
         source_seed=config.source_seed,
         work_dir=cache.root,
         progress=progress,
+        mapper=mapper,
     )
     scans: dict[str, ClipScan] = {}
     ok: list[Clip] = []
-    checked = run_isolated(
-        _scan_or_error, [(c, cache) for c in clips], num_proc, _scan_crashed, desc="Checking clips", progress=progress
-    )
+    checked = mapper(_scan_or_error, [(c, cache) for c in clips], _scan_crashed, "Checking clips")
     for clip, scan in zip(clips, checked, strict=True):
         if clip.clip_id in scans:
             skipped.append(Skipped(clip.clip_id, clip.origin or clip.path, "duplicate clip_id"))
@@ -426,6 +442,7 @@ def materialize_all(
     num_proc: int | None = None,
     progress: bool = True,
     configs: Sequence[str] | None = None,
+    mapper: Mapper | None = None,
 ) -> Prepared:
     """Materialize every planned clip before any row is written; a clip that fails is
     skipped with its reason, like a bad row.
@@ -439,8 +456,10 @@ def materialize_all(
     changes only their donors, see :func:`~thud_dataset.planning.plan_clips`) and
     materialized again, until every plan has its files. The result is the build that
     would have been made had the failed clips been bad rows from the start. Machine
-    errors (a full disk…) are raised, not skipped.
+    errors (a full disk…) are raised, not skipped. ``mapper`` runs the clips elsewhere
+    (a cluster engine) instead of in ``num_proc`` local processes; same result.
     """
+    mapper = mapper or _local_mapper(num_proc, progress)
     cache_root = str(config.cache().root)
     clips = dict(prep.clips)
     plans = list(prep.plans)
@@ -454,9 +473,7 @@ def materialize_all(
             for s in config.media_settings(p.partition, configs)
         ]
         todo = [j for j in jobs if (m := made.get((j.clip.clip_id, j.settings))) is None or m.plan != j.plan]
-        results = run_isolated(
-            _materialize_or_skip, todo, num_proc, _materialize_crashed, desc="Materializing clips", progress=progress
-        )
+        results = mapper(_materialize_or_skip, todo, _materialize_crashed, "Materializing clips")
         failed = {r.clip_id: r for r in results if isinstance(r, Skipped)}
         for r in results:  # a donor that failed someone else is skipped too (once)
             if isinstance(r, DonorFailed):

@@ -517,17 +517,17 @@ def test_no_audio_column_on_request(synthetic_build, tmp_path, media_cache):
 def test_shards_are_cut_by_the_bytes_the_rows_really_hold(tmp_path, media_cache, monkeypatch, audio_column):
     # the shard planner's estimate of a probe split, against the parquet it becomes: the
     # audio column (float32 WAVs, several times the mp4) must be counted at its real size
-    from thud_dataset.hub import layout
+    from thud_dataset.hub import shards
 
     estimates: dict[tuple[str, str], int] = {}
-    real_clip_bytes = layout._clip_bytes
+    real_clip_bytes = shards._clip_bytes
 
-    def spy(config, split, work, cache, wav_bytes=0):
-        n = real_clip_bytes(config, split, work, cache, wav_bytes)
+    def spy(config, split, work, cache, sizes, wav=0):
+        n = real_clip_bytes(config, split, work, cache, sizes, wav)
         estimates[config, split] = estimates.get((config, split), 0) + n
         return n
 
-    monkeypatch.setattr(layout, "_clip_bytes", spy)
+    monkeypatch.setattr(shards, "_clip_bytes", spy)
     report = build(tmp_path / "out", num_clips=12, seed=0, media_cache_dir=str(media_cache), progress=False,
                    configs=("probes",), audio_column=audio_column)
     written: dict[tuple[str, str], int] = {}

@@ -6,16 +6,22 @@ every parquet file with its rows and SHA-256). So ``load_dataset("<folder>", "pr
 split="shift")`` works offline without torch, and the same folder pushed to the Hub is
 ``load_dataset("org/name", ...)``.
 
-A build is made in stages that a cluster engine can take over one by one:
+A build is made in stages, whose maps an engine runs (``engine="local"``: this machine's
+processes, :class:`LocalEngine`; ``engine="ray"``: a Ray cluster,
+:mod:`thud_dataset.hub.ray_engine`):
 
-1. the clips are listed and checked (a map over clips), then planned (seeded, cheap);
+1. the clips are listed and checked (a map over clips), then planned (seeded, cheap, on
+   the driver);
 2. every planned clip is materialized (:func:`~thud_dataset.builder.materialize_all`, a
    map of the pure function :func:`~thud_dataset.builder.materialize_job`); a clip that
    fails is skipped with its reason and its recipients re-planned;
-3. the rows are cut into shards (:func:`plan_shards`) and each shard is written and read
-   back by :func:`write_shard` — a pure function of the :class:`ShardSpec` and the media
-   cache, returning the :class:`~thud_dataset.hub.report.ParquetFile` that describes it;
-4. the report and the card are assembled from those descriptions (:func:`make_report`).
+3. the rows are cut into shards (:func:`~thud_dataset.hub.shards.plan_shards`, one rule
+   for every engine) and each shard is written and read back by
+   :func:`~thud_dataset.hub.shards.write_shard` — a pure function of the
+   :class:`~thud_dataset.hub.shards.ShardSpec` and the media cache, returning the
+   :class:`~thud_dataset.hub.report.ParquetFile` that describes it;
+4. the report and the card are assembled from those descriptions (:func:`make_report`),
+   on the driver, the same way for every engine.
 
 All of it is written into a staging folder beside the output folder and swapped in only
 when complete (:mod:`thud_dataset.hub.output`): a build that fails or is killed leaves
@@ -24,41 +30,55 @@ the previous one as it was.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import hashlib
 import importlib.metadata
+import json
 import logging
-import math
 import os
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from ..builder import (
-    ClipWork,
     Prepared,
     ThudConfig,
-    clip_rows,
     machine_error,
     materialize_all,
     prepare,
+    run_isolated,
 )
-from ..materialize import ClipScan, EncodeSettings, MediaCache
+from ..materialize import MEDIA_VERSION
 from ..sources.local import ANNOTATIONS_NAME
 from ..video_files import default_cache_dir
 from ..vocab import CONFIGS, SPLITS
-from .output import BuildError, BuildStopped, OutputTransaction, check_output, fsync_path
+from .output import BuildError, BuildStopped, EngineUnavailable, OutputTransaction, check_output
 from .report import REPORT_NAME, BuildReport, BuildSettings, ParquetFile, read_report
+from .shards import (
+    MAX_SHARD_BYTES,
+    ShardSpec,
+    file_size,
+    partition_of,
+    plan_shards,
+    wav_bytes,
+    write_shard,
+)
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "ENGINES",
     "MAX_SHARD_BYTES",
     "BuildError",
     "EmptyBuild",
+    "EngineUnavailable",
+    "LocalEngine",
     "ShardSpec",
     "build",
     "check_build_folder",
@@ -67,9 +87,8 @@ __all__ = [
     "write_shard",
 ]
 
-#: parquet files are cut so that none is much larger than this (the Hub prefers < 500 MB;
-#: a shard is held in memory once while it is written)
-MAX_SHARD_BYTES = 256 * 1024**2
+#: where a build's maps run: this machine's processes, or a Ray cluster (the ``ray`` extra)
+ENGINES = ("local", "ray")
 
 
 class EmptyBuild(BuildError):
@@ -84,110 +103,7 @@ class EmptyBuild(BuildError):
         self.report = report
 
 
-# -- the shards ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ShardSpec:
-    """One parquet file of a build: which rows (the clips' ``work``, in row order) go
-    into which file. Everything a worker needs to write it, nothing shared."""
-
-    config: str
-    split: str
-    path: str  # relative to the build folder
-    work: tuple[ClipWork, ...]
-    seed: int
-    cache_root: str
-    settings: EncodeSettings  # the media settings of this config (ThudConfig.encode_settings)
-    audio_column: bool = True  # probe rows carry the ``audio`` column
-
-
-def _partition_of(config: str, split: str, partition: str | None) -> str:
-    """Which partition's clips a config/split holds (``"all"``: every clip)."""
-    if config == "clips":
-        return split
-    return partition or ("train" if config == "preferences" else "test")
-
-
-def _wav_bytes(scan: ClipScan) -> int:
-    """About the size of a clip's audio-column file: 32-bit float samples, all of them."""
-    return int(4 * scan.duration * scan.sample_rate * scan.channels)
-
-
-def _clip_bytes(config: str, split: str, work: ClipWork, cache: MediaCache, wav_bytes: int = 0) -> int:
-    """Bytes of media a clip puts into a config/split (for cutting shards): the original
-    file goes into three rows (one per dimension), each intervened file into one; a probe
-    row also holds ``wav_bytes`` of audio column (0 without it)."""
-    if config == "clips" or work.media is None:
-        return os.stat(work.clip.path).st_size
-    outputs = [o for o in work.media.outputs.values() if config != "probes" or o.condition == split]
-    extra = wav_bytes if config == "probes" else 0
-    return sum((3 if o.condition == "original" else 1) * (cache.path(o.file_name).stat().st_size + extra) for o in outputs)
-
-
-def plan_shards(prep: Prepared, configs: tuple[str, ...], config: ThudConfig) -> list[ShardSpec]:
-    """The parquet files to write: per config and split, its clips in row order, cut into
-    runs of about :data:`MAX_SHARD_BYTES` each. An empty split gets no file."""
-    cache = config.cache()
-    specs = []
-    for name in configs:
-        settings = config.encode_settings(name)
-        work = prep.work(settings)
-        for split in SPLITS[name]:
-            part = _partition_of(name, split, config.partition)
-            chosen = [w for w in work if part == "all" or w.plan.partition == part]
-            if not chosen:
-                continue
-            total = sum(
-                _clip_bytes(name, split, w, cache, _wav_bytes(prep.scans[w.clip.clip_id]) if config.audio_column else 0)
-                for w in chosen
-            )
-            n = min(len(chosen), max(1, math.ceil(total / MAX_SHARD_BYTES)))
-            for i in range(n):
-                run = chosen[i * len(chosen) // n : (i + 1) * len(chosen) // n]
-                path = f"data/{name}/{split}-{i:05d}-of-{n:05d}.parquet"
-                specs.append(
-                    ShardSpec(
-                        name, split, path, tuple(run), config.seed, str(cache.root), settings, config.audio_column
-                    )
-                )
-    return specs
-
-
-def write_shard(spec: ShardSpec, folder: str | Path) -> ParquetFile:
-    """Write one shard under ``folder`` and read it back; return what was written.
-
-    A pure function of ``spec`` and the media cache's files: the same spec gives the same
-    bytes, in any process. The file is flushed to disk before this returns.
-    """
-    import datasets
-
-    from ..features import AUDIO, features_for
-
-    cache = MediaCache(spec.cache_root)
-    rows = [
-        r
-        for w in spec.work
-        for r in clip_rows(spec.config, spec.split, w, cache, spec.settings, spec.seed, audio_column=spec.audio_column)
-    ]
-    target = Path(folder) / spec.path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    quiet = datasets.are_progress_bars_disabled()
-    datasets.disable_progress_bars()  # one bar per file is noise: the build shows its own
-    try:
-        features = features_for(spec.config, spec.audio_column, audio_storage=True)
-        table = datasets.Dataset.from_list(rows, features=features)
-        if "audio" in features:  # written as its storage, typed Audio by an arrow cast (no torch)
-            table = table.cast_column("audio", AUDIO)
-        table.to_parquet(str(target))
-    finally:
-        if not quiet:
-            datasets.enable_progress_bars()
-    fsync_path(target)
-    written = ParquetFile.measure(folder, spec.path, spec.config, spec.split)
-    if written.num_rows != len(rows):
-        raise BuildError(f"{target}: {written.num_rows} rows read back, {len(rows)} written")
-    return written
+# -- the engines -----------------------------------------------------------------------------
 
 
 def _write_shard(args: tuple[ShardSpec, str]) -> ParquetFile:
@@ -202,6 +118,79 @@ def write_shards(specs: list[ShardSpec], folder: Path, num_proc: int | None, pro
         return [write_shard(s, folder) for s in tqdm(specs, **bar)]
     with ProcessPoolExecutor(min(num_proc, len(specs))) as pool:
         return list(tqdm(pool.map(_write_shard, jobs), **bar))
+
+
+class LocalEngine:
+    """The maps of a build in this machine's processes (``num_proc``; one: in this process).
+
+    What an engine is, for :func:`build` (the Ray engine,
+    :class:`~thud_dataset.hub.ray_engine.RayEngine`, has the same members):
+
+    * ``map(fn, items, crashed, desc)`` — ``[fn(x) for x in items]`` in order, ``crashed(x)``
+      for an item whose worker died (the check and the materialization);
+    * ``materialize(prep, config, state, configs)`` — :func:`~thud_dataset.builder.materialize_all`
+      with that map (``state``: the folder a resumable build keeps its progress in;
+      ``configs``: the configs built, which decide the media each clip needs);
+    * ``sizes`` — ``{str(path): bytes}`` of the files the maps made or read, or ``None``
+      (:func:`~thud_dataset.hub.shards.plan_shards` then asks the filesystem);
+    * ``write_shards(specs, staging, state)`` — every shard written into ``staging``, its
+      :class:`~thud_dataset.hub.report.ParquetFile` records in the order of ``specs``;
+    * ``resume_key(fingerprint)`` — ``None`` (a fresh staging folder each time), or the key
+      of a staging folder that an interrupted build leaves for the next one to resume;
+    * ``running()`` — a context manager around the build's work (start and stop workers;
+      entered before anything is created, so it may refuse with a :class:`BuildError`).
+    """
+
+    name = "local"
+    sizes: Mapping[str, int] | None = None
+
+    def __init__(self, num_proc: int | None = None, progress: bool = True) -> None:
+        self.num_proc = num_proc
+        self.progress = progress
+
+    def resume_key(self, fingerprint: str) -> str | None:
+        return None
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[LocalEngine]:
+        yield self
+
+    def map(self, fn: Callable, items: Sequence, crashed: Callable, desc: str) -> list:
+        return run_isolated(fn, items, self.num_proc, crashed, desc=desc, progress=self.progress)
+
+    def materialize(
+        self, prep: Prepared, config: ThudConfig, state: Path | None, configs: Sequence[str] | None = None
+    ) -> Prepared:
+        return materialize_all(
+            prep, config, num_proc=self.num_proc, progress=self.progress, configs=configs, mapper=self.map
+        )
+
+    def write_shards(self, specs: list[ShardSpec], staging: Path, state: Path | None) -> list[ParquetFile]:
+        return write_shards(specs, staging, self.num_proc, self.progress)
+
+
+def make_engine(engine: str, *, num_proc: int | None = None, progress: bool = True, ray_address: str | None = None):
+    """The engine named ``engine`` (:data:`ENGINES`); raises :class:`EngineUnavailable` (with
+    the install command) when its package is missing, ``ValueError`` for an unknown name."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if ray_address is not None and engine != "ray":
+        raise ValueError(f"ray_address is for engine='ray', not engine={engine!r}")
+    if engine == "local":
+        return LocalEngine(num_proc, progress)
+    from .ray_engine import RayEngine
+
+    return RayEngine(address=ray_address, progress=progress)
+
+
+def build_fingerprint(settings: BuildSettings, configs: tuple[str, ...], config: ThudConfig) -> str:
+    """What a build's output depends on, hashed (16 hex digits): its settings (not the
+    command line), configs and partition, Thud's version and the media version. A resumable
+    build keeps its staging folder under this key; another key starts afresh."""
+    values = asdict(settings)
+    values.pop("command")
+    values.update(configs=list(configs), partition=config.partition, thud=_thud_version(), media=MEDIA_VERSION)
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 # -- the report ------------------------------------------------------------------------------
@@ -277,13 +266,13 @@ def _refuse_empty(prep: Prepared, required: tuple[str, ...], config: ThudConfig,
     if not prep.plans:
         reasons.append("no clip could be used (see the skipped clips)")
     else:
-        if "probes" in required and not count[_partition_of("probes", "original", config.partition)]:
+        if "probes" in required and not count[partition_of("probes", "original", config.partition)]:
             hint = " (--test-fraction 0 puts every clip in train)" if config.test_fraction == 0 else ""
             reasons.append(
                 f"no probe: none of the {len(prep.plans)} usable clips is in the test partition{hint}; "
                 "raise the test fraction or set 'split': 'test' on some annotation rows"
             )
-        if "preferences" in required and not count[_partition_of("preferences", "train", config.partition)]:
+        if "preferences" in required and not count[partition_of("preferences", "train", config.partition)]:
             reasons.append(
                 f"no preference row: none of the {len(prep.plans)} usable clips is in the train partition; "
                 "lower the test fraction, set 'split': 'train' on some rows, or build without the "
@@ -293,17 +282,19 @@ def _refuse_empty(prep: Prepared, required: tuple[str, ...], config: ThudConfig,
         raise EmptyBuild("; ".join(reasons), report)
 
 
-def _estimate_bytes(prep: Prepared, configs: tuple[str, ...], config: ThudConfig) -> int:
+def _estimate_bytes(
+    prep: Prepared, configs: tuple[str, ...], config: ThudConfig, sizes: Mapping[str, int] | None = None
+) -> int:
     """About how many bytes the build writes: a probe or preference row holds a file about
     the size of its source (a probe row its audio column too), a clips row the source itself."""
     total = 0
     for plan in prep.plans:
-        size = os.stat(prep.clips[plan.clip_id].path).st_size
+        size = file_size(prep.clips[plan.clip_id].path, sizes)
         for name in configs:
             if name == "clips":
                 total += size
-            elif _partition_of(name, "", config.partition) in ("all", plan.partition):
-                wav = _wav_bytes(prep.scans[plan.clip_id]) if name == "probes" and config.audio_column else 0
+            elif partition_of(name, "", config.partition) in ("all", plan.partition):
+                wav = wav_bytes(prep.scans[plan.clip_id]) if name == "probes" and config.audio_column else 0
                 total += (5 + len(plan.taus)) * (size + wav)
     return total
 
@@ -357,6 +348,8 @@ def build(
     progress: bool = True,
     command: str | None = None,
     overwrite: bool = False,
+    engine: str = "local",
+    ray_address: str | None = None,
     **config_kwargs,
 ) -> BuildReport:
     """Build the configs of Thud into ``out_dir`` (the Hub layout) and return the report.
@@ -372,14 +365,23 @@ def build(
     back; until then (and if the build fails or is killed) the previous folder is as it
     was. What it holds besides a build (``predictions/``, ``scores/``…) is kept.
 
+    ``engine``: where the maps run — ``"local"`` (``num_proc`` processes of this machine)
+    or ``"ray"`` (a Ray cluster: the one this process is connected to, else
+    ``ray_address``, else ``$RAY_ADDRESS``, else a local Ray started for the build; needs
+    ``pip install "thud[ray]"``). Both give the same folder, byte for byte. A Ray build
+    that is interrupted (the driver killed, workers lost) keeps what it finished beside
+    ``out_dir``; the same call again redoes only the shards that are not complete and
+    verified (see :mod:`thud_dataset.hub.ray_engine`).
+
     Raises
     ------
     ValueError
         An invalid setting (nothing is created).
     BuildError
         ``out_dir`` is refused (a file, holds the sources, not a Thud build and not
-        ``overwrite``…), another build is writing it, the disk is full or read-only, or
-        (:class:`EmptyBuild`) no probe / no asked-for preference row would be made.
+        ``overwrite``…), another build is writing it, the disk is full or read-only,
+        (:class:`EmptyBuild`) no probe / no asked-for preference row would be made, or
+        (:class:`EngineUnavailable`) the engine's package is not installed.
     """
     required = _check_configs(configs) if configs is not None else ("probes",)
     configs = _check_configs(configs) if configs is not None else CONFIGS
@@ -389,6 +391,7 @@ def build(
         if config_kwargs.get(key) is not None:
             config_kwargs[key] = str(Path(config_kwargs[key]).expanduser().resolve())
     config = ThudConfig(name="probes", **config_kwargs)
+    runner = make_engine(engine, num_proc=num_proc, progress=progress, ray_address=ray_address)
     cache_root = _check_inputs(config)
     out = check_output(
         out_dir,
@@ -398,19 +401,26 @@ def build(
     )
     existed = out.exists()
     settings = _settings(config, command)
+    resume_key = runner.resume_key(build_fingerprint(settings, configs, config))
     try:
-        with OutputTransaction(out) as tx:
-            prep = prepare(config, progress=progress, num_proc=num_proc)
-            _refuse_empty(prep, required, config, make_report(str(out_dir), settings, prep, (), []))
-            need, free = _estimate_bytes(prep, configs, config), tx.free_bytes()
-            if free < need // 2:
-                raise BuildStopped(
-                    f"not enough space for the build beside {out_dir}: about {need / 1e6:.0f} MB needed, "
-                    f"{free / 1e6:.0f} MB free; {out_dir} is {'unchanged' if existed else 'not created'}"
-                )
-            prep = materialize_all(prep, config, num_proc=num_proc, progress=progress, configs=configs)
-            _refuse_empty(prep, required, config, make_report(str(out_dir), settings, prep, (), []))
-            files = write_shards(plan_shards(prep, configs, config), tx.staging, num_proc, progress)
+        # the engine first: a cluster that cannot be reached fails before anything is made
+        with runner.running(), OutputTransaction(out, resume_key=resume_key) as tx:
+            try:
+                prep = prepare(config, progress=progress, num_proc=num_proc, mapper=runner.map)
+                _refuse_empty(prep, required, config, make_report(str(out_dir), settings, prep, (), []))
+                need, free = _estimate_bytes(prep, configs, config, runner.sizes), tx.free_bytes()
+                if free < need // 2:
+                    raise BuildStopped(
+                        f"not enough space for the build beside {out_dir}: about {need / 1e6:.0f} MB needed, "
+                        f"{free / 1e6:.0f} MB free; {out_dir} is {'unchanged' if existed else 'not created'}"
+                    )
+                prep = runner.materialize(prep, config, tx.state, configs)
+                _refuse_empty(prep, required, config, make_report(str(out_dir), settings, prep, (), []))
+            except EmptyBuild:
+                tx.keep_for_resume = False  # the same command would make nothing again
+                raise
+            specs = plan_shards(prep, configs, config, runner.sizes)
+            files = runner.write_shards(specs, tx.staging, tx.state)
             report = make_report(
                 str(out_dir), settings, prep, configs, files, kept=tx.kept_entries()
             )

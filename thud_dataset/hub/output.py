@@ -8,7 +8,9 @@ into the same folder fails at once), makes a staging folder beside it, and
 :meth:`~OutputTransaction.commit` swaps the complete staging folder in with one atomic
 exchange of directory entries (Linux ``renameat2(RENAME_EXCHANGE)``). Until that moment
 the previous folder is untouched; a build that fails, is interrupted or killed leaves it
-as it was, and the next build removes what the dead one left beside it.
+as it was, and the next build removes what the dead one left beside it — except a
+resumable build's folder (``resume_key``, the Ray engine), which the next build with the
+same key picks up where it stopped.
 
 What the folder held besides the build's own entries (:data:`OWNED`) — e.g. the
 ``predictions/`` and ``scores/`` that ``thud demo`` writes — is kept: hard-linked into
@@ -31,7 +33,7 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["OWNED", "BuildError", "BuildStopped", "OutputLocked", "OutputRefused", "OutputTransaction", "check_output"]
+__all__ = ["OWNED", "BuildError", "BuildStopped", "EngineUnavailable", "OutputLocked", "OutputRefused", "OutputTransaction", "check_output"]
 
 #: the entries of a build folder that a build writes (and a rebuild replaces)
 OWNED = ("README.md", "build_report.json", "data")
@@ -52,6 +54,11 @@ class OutputLocked(BuildError):
 
 class BuildStopped(BuildError):
     """The machine stopped the build (disk full or read-only…); the output folder is as it was."""
+
+
+class EngineUnavailable(BuildError):
+    """The engine asked for cannot run here (its package is not installed); nothing was
+    created. The message says how to install it."""
 
 
 def _real(path: str | Path) -> Path:
@@ -174,6 +181,14 @@ def _link_tree(src: Path, dst: Path) -> None:
         link(str(src), str(dst))
 
 
+def _remove(path: Path) -> None:
+    """Remove a file, link or folder."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -193,16 +208,33 @@ class OutputTransaction:
     staging folder and leaves ``out`` as it was. The lock is ``.<name>.thud-lock`` beside
     ``out`` (an advisory ``flock``: the kernel releases it when the process dies, even by
     ``kill -9``); the staging folder is ``.<name>.thud-staging-*`` beside ``out``.
+
+    With a ``resume_key`` the transaction is resumable: the staging folder is
+    ``.<name>.thud-resume-<key>/build`` beside ``out``, with ``state`` (:attr:`state`) next to
+    it for the build's own progress records. Both outlive a failed or killed build (unless
+    :attr:`keep_for_resume` is set to False), so the next transaction with the same key
+    finds what was finished; a transaction with another key (or none) removes them. Only
+    ``data/`` is kept from an earlier attempt: everything else in the staging folder is
+    made again. ``out`` itself follows the same rules as without a key.
     """
 
-    def __init__(self, out: str | Path) -> None:
+    def __init__(self, out: str | Path, resume_key: str | None = None) -> None:
         self.out = _real(out)
         self.parent = self.out.parent
         self.name = self.out.name
+        self.resume_key = resume_key
         self.staging: Path | None = None
+        #: a resumable build's progress records (None without a ``resume_key``)
+        self.state: Path | None = None
+        #: keep a resumable staging folder when the build fails (False: remove it)
+        self.keep_for_resume = resume_key is not None
         self._lock_fd: int | None = None
         self._made: list[Path] = []
         self.committed = False
+
+    @property
+    def _resume_folder(self) -> Path | None:
+        return self.parent / f".{self.name}.thud-resume-{self.resume_key}" if self.resume_key else None
 
     # -- lock and staging -------------------------------------------------------------
 
@@ -221,7 +253,10 @@ class OutputTransaction:
         try:
             self._lock(fd)
             self._clean_leftovers()
-            self.staging = Path(tempfile.mkdtemp(prefix=f".{self.name}.thud-staging-", dir=self.parent))
+            if self._resume_folder is not None:
+                self._open_resumable(self._resume_folder)
+            else:
+                self.staging = Path(tempfile.mkdtemp(prefix=f".{self.name}.thud-staging-", dir=self.parent))
             mode = stat.S_IMODE(self.out.stat().st_mode) if self.out.is_dir() else 0o777 & ~_umask()
             os.chmod(self.staging, mode)
         except BaseException:
@@ -243,10 +278,23 @@ class OutputTransaction:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
 
+    def _open_resumable(self, folder: Path) -> None:
+        """The staging and state folders of a resumable build; an earlier attempt's ``data/``
+        stays (its shards are checked before reuse), the rest of its staging goes."""
+        self.staging, self.state = folder / "build", folder / "state"
+        if self.staging.is_dir():
+            logger.info("%s: resuming the interrupted build kept in %s", self.out, folder)
+            for entry in self.staging.iterdir():
+                if entry.name != "data":
+                    _remove(entry)
+        self.staging.mkdir(parents=True, exist_ok=True)
+        self.state.mkdir(exist_ok=True)
+
     def _clean_leftovers(self) -> None:
         """Remove what an interrupted build left beside ``out`` (we hold the lock, so no
-        live build owns it). A swap interrupted between its two renames (filesystems
-        without an atomic exchange) is undone: the previous build comes back."""
+        live build owns it), except the resumable folder of this transaction's key. A swap
+        interrupted between its two renames (filesystems without an atomic exchange) is
+        undone: the previous build comes back."""
         old = self.parent / f".{self.name}.thud-old"
         if old.exists():
             if not self.out.exists():
@@ -254,13 +302,23 @@ class OutputTransaction:
                 logger.warning("%s: restored the previous build after an interrupted swap", self.out)
             else:
                 shutil.rmtree(old)
-        for leftover in glob.glob(os.path.join(glob.escape(str(self.parent)), f".{glob.escape(self.name)}.thud-staging-*")):
-            shutil.rmtree(leftover, ignore_errors=True)
+        for kind in ("staging", "resume"):
+            pattern = os.path.join(glob.escape(str(self.parent)), f".{glob.escape(self.name)}.thud-{kind}-*")
+            for leftover in glob.glob(pattern):
+                if Path(leftover) != self._resume_folder:
+                    shutil.rmtree(leftover, ignore_errors=True)
 
     def __exit__(self, *exc) -> None:
         try:
+            resumable = self._resume_folder
+            if resumable is not None and not self.committed and self.keep_for_resume:
+                if self.staging is not None:
+                    logger.info("%s: the unfinished build is kept in %s; the same command resumes it", self.out, resumable)
+                return
             if self.staging is not None and self.staging.exists():
                 shutil.rmtree(self.staging, ignore_errors=True)
+            if resumable is not None:
+                shutil.rmtree(resumable, ignore_errors=True)
             if not self.committed and self._made:
                 # a failed first build into a new place leaves no folders behind
                 (self.parent / f".{self.name}.thud-lock").unlink(missing_ok=True)

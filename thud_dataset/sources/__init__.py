@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from .base import Clip, ClipError, Skipped
@@ -23,10 +24,13 @@ def get_clips(
     source_seed: int = 0,
     work_dir: str | Path,
     progress: bool = True,
+    mapper: Callable | None = None,
 ) -> tuple[list[Clip], list[Skipped]]:
     """Collect the clips of ``source``; bad rows come back as :class:`Skipped`, never dropped.
 
     ``work_dir`` is where a generated source writes its files (the synthetic renders).
+    ``mapper`` reads a local source's file headers as a map (see
+    :func:`~thud_dataset.sources.local.load_clips`); same result.
     """
     if source == "synthetic":
         from .synthetic import RENDER_VERSION, generate_clips
@@ -38,7 +42,7 @@ def get_clips(
             raise ValueError("source 'local' needs data_dir: the folder with the videos and annotations.jsonl")
         from .local import load_clips
 
-        return load_clips(data_dir, annotations=annotations)
+        return load_clips(data_dir, annotations=annotations, mapper=mapper)
     raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
 
 

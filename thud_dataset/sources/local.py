@@ -24,6 +24,7 @@ Full format: ``docs/corpora.md``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 from ..jsonl import read_lines
@@ -88,6 +89,19 @@ def _probe(path: Path, file_name: str):
         ) from None
 
 
+def read_header(item: tuple[Path, str]):
+    """:func:`_probe` of ``(path, file name)`` with a row problem returned, not raised: the
+    header reads of a listing, as a map a cluster can run (picklable in and out)."""
+    try:
+        return _probe(*item)
+    except _RowError as exc:
+        return exc
+
+
+def _header_lost(item: tuple[Path, str]) -> _RowError:
+    return _RowError(f"file {item[1]!r}: cannot be read as a video (the process reading it died)")
+
+
 class _RowError(Exception):
     """A row problem; ``clip_id`` is filled in as soon as it is known."""
 
@@ -124,8 +138,16 @@ def _text(row: dict, key: str, *, required: bool) -> str | None:
     return value
 
 
-def _row_to_clip(row: dict, data_dir: Path, origin: str, seen: dict[str, str]) -> Clip:
-    """Validate one parsed row (keys, types, file, streams, times) and build its Clip."""
+def _file_path(file_name: str, data_dir: Path) -> Path:
+    path = Path(file_name)
+    return path if path.is_absolute() else data_dir / path
+
+
+def _row_to_clip(row: dict, data_dir: Path, origin: str, seen: dict[str, str], headers: dict | None = None) -> Clip:
+    """Validate one parsed row (keys, types, file, streams, times) and build its Clip.
+
+    ``headers``: the files' header reads made beforehand (:func:`read_header` results by
+    ``(path, file name)``); a file not in it is read here."""
     missing = [k for k in REQUIRED_KEYS if k not in row]
     file_value = row.get("file")
     clip_id = row.get("clip_id")
@@ -150,14 +172,16 @@ def _row_to_clip(row: dict, data_dir: Path, origin: str, seen: dict[str, str]) -
         visual_time = _number(row, "visual_time")
         audio_time = _number(row, "audio_time")
 
-        path = Path(file_name)
-        if not path.is_absolute():
-            path = data_dir / path
+        path = _file_path(file_name, data_dir)
         if not path.is_file():
             # no absolute path in the reason: it ends up in the dataset card
             where = "" if Path(file_name).is_absolute() else " in the data folder"
             raise _RowError(f"file {file_name!r}: not found{where}")
-        media = _probe(path, file_name)
+        media = (headers or {}).get((path, file_name))
+        if media is None:
+            media = _probe(path, file_name)
+        elif isinstance(media, _RowError):
+            raise _RowError(media.reason)
         if media.audio is None:
             raise _RowError(f"file {file_name!r}: no audio stream")
         if not math.isfinite(media.duration) or media.duration <= 0:
@@ -209,6 +233,7 @@ def load_clips(
     *,
     strict: bool = False,
     report_unannotated: bool = True,
+    mapper: Callable[[Callable, list, Callable, str], list] | None = None,
 ) -> tuple[list[Clip], list[Skipped]]:
     """Read a folder of videos and its annotations into clips, and say what was left out.
 
@@ -224,6 +249,10 @@ def load_clips(
     report_unannotated
         Also report video files under ``data_dir`` that no row names (never an error,
         even when ``strict``: a corpus may hold more videos than are annotated).
+    mapper
+        Reads the files' headers (:func:`read_header`) as a map, e.g. in processes or on a
+        cluster: ``mapper(fn, items, crashed, desc)`` returns ``[fn(x) for x in items]``
+        (``crashed(x)`` for an item whose worker died). Same result as without it.
 
     Returns
     -------
@@ -250,13 +279,23 @@ def load_clips(
     skipped: list[Skipped] = []
     rows: list[tuple[int, dict]] = []
     seen: dict[str, str] = {}
-    for lineno, row, problem in read_lines(ann_path):
+    lines = list(read_lines(ann_path))
+    headers = None
+    if mapper is not None:
+        files = {
+            (_file_path(row["file"], data_dir), row["file"])
+            for _, row, problem in lines
+            if problem is None and isinstance(row.get("file"), str) and row["file"].strip()
+        }
+        wanted = sorted(f for f in files if f[0].is_file())
+        headers = dict(zip(wanted, mapper(read_header, wanted, _header_lost, "Reading clips"), strict=True))
+    for lineno, row, problem in lines:
         origin = f"{ann_path.name}:{lineno}"
         try:
             if problem is not None:
                 raise _RowError(problem)
             rows.append((lineno, row))
-            clips.append(_row_to_clip(row, data_dir, origin, seen))
+            clips.append(_row_to_clip(row, data_dir, origin, seen, headers))
         except _RowError as exc:
             item = Skipped(clip_id=exc.clip_id or "?", origin=origin, reason=exc.reason)
             if strict:

@@ -193,3 +193,25 @@ def test_a_line_that_is_not_utf8_is_skipped_by_its_line_number(media_dir, tmp_pa
     assert [c.clip_id for c in clips] == ["one", "two"]  # only that row is lost
     assert len(skipped) == 1 and skipped[0].origin == "annotations.jsonl:2"
     assert "not UTF-8 text (byte 0xe9" in skipped[0].reason
+
+
+def test_header_reads_run_as_a_map_with_the_same_result(media_dir, tmp_path):
+    """A cluster engine reads the files' headers as a map (``mapper``): the same clips and
+    the same reasons, in the same order, as reading them inline."""
+    from thud_dataset.builder import run_isolated
+
+    bad = [b for b, _, _ in BAD_ROWS.values()]
+    rows = [row(MP4, clip_id="first"), *bad, row(WEBM, clip_id="second"), row("broken.mp4", clip_id="junk")]
+    ann = write_jsonl(tmp_path / "annotations.jsonl", rows)
+    asked = []
+
+    def mapper(fn, items, crashed, desc):
+        asked.extend(items)
+        return run_isolated(fn, items, 2, crashed, desc=desc, progress=False)
+
+    inline = load_clips(media_dir, ann)
+    mapped = load_clips(media_dir, ann, mapper=mapper)
+    assert mapped == inline
+    assert {c.clip_id for c in mapped[0]} == {"first", "second"}
+    assert any(s.clip_id == "junk" and "cannot be read as a video" in s.reason for s in mapped[1])
+    assert {p.name for p, _ in asked} >= {MP4, WEBM, "broken.mp4"}
