@@ -19,7 +19,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -168,9 +167,11 @@ def _forbidden_roots() -> list[Path]:
     return roots
 
 
-def _allowed_roots() -> list[Path]:
-    """What tests legitimately read inside those: the Python installation and caches."""
-    places = [sys.prefix, sys.base_prefix, sys.exec_prefix, tempfile.gettempdir(), Path.home() / ".cache"]
+def _allowed_roots(tmp_path: Path) -> list[Path]:
+    """What tests legitimately read inside those: the Python installation, caches and this
+    test's own folder (not the whole temporary folder: a checkout may live in it, as a CI
+    clone in /tmp does, and its siblings are then forbidden)."""
+    places = [sys.prefix, sys.base_prefix, sys.exec_prefix, tmp_path, Path.home() / ".cache"]
     places += [p for p in sys.path if p and Path(p).is_dir() and not _inside(Path(p).resolve())]
     return [Path(p).resolve() for p in places]
 
@@ -187,12 +188,13 @@ def test_part_of_the_suite_passes_in_a_lonely_copy_and_reads_nothing_outside_it(
         f"    assert Path({str(REPO / 'README.md')!r}).read_text()\n"
     )
     log = tmp_path / "outside_reads.jsonl"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "THUD_"))}
+    # no cache folder of the caller's (HF_DATASETS_CACHE=/tmp/x…): HF_HOME below holds them all
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "THUD_", "HF_"))}
     env.update(
         PYTHONPATH=str(copy),
         HF_HOME=str(tmp_path / "hf"),
         THUD_FORBIDDEN_ROOTS=os.pathsep.join(map(str, _forbidden_roots())),
-        THUD_ALLOWED_ROOTS=os.pathsep.join(map(str, _allowed_roots())),
+        THUD_ALLOWED_ROOTS=os.pathsep.join(map(str, _allowed_roots(tmp_path))),
         THUD_OUTSIDE_READS=str(log),
     )
     done = subprocess.run(
