@@ -248,3 +248,63 @@ DIRECTIONS_EN = [
 @pytest.mark.parametrize("answer,expected", DIRECTIONS_EN)
 def test_an_english_direction_is_read_from_its_subject(answer, expected):
     assert parse_answer(answer, "sync") == expected
+
+
+# -- framing, contrast and clause cutting: each answer read by hand ----------------------
+
+@pytest.mark.parametrize(
+    "answer, dimension, expected",
+    [
+        # a provisional word ("as you might expect") in the last clause, which nothing corrects:
+        # the claim stands, whatever follows that asserts nothing (a full stop, "no doubt")
+        ("The thud lands in sync with the jump as you might expect.", "sync", "synced"),
+        ("The thud lands in sync with the jump as you might expect, no doubt.", "sync", "synced"),
+        # a tentative appearance with no contrast after it is the answer
+        ("The sound may seem to come before the impact.", "sync", "early"),
+        ("The audio might seem slightly delayed.", "sync", "delayed"),
+        # two tentative guesses ("maybe ..., perhaps ...") are no choice; the firm claim is
+        ("Maybe the sound is slightly early, perhaps by a frame. Overall the sound is in sync.", "sync", "synced"),
+        ("Maybe the audio is a bit early, perhaps it is a bit delayed. Either way, it is in sync overall.",
+         "sync", "synced"),
+        # a sound named, then what the picture shows instead: a mismatch
+        ("I hear a car engine, but the video shows a dog barking.", "consistency", "mismatched"),
+        ("I hear a car engine revving, not a dog barking.", "consistency", "mismatched"),
+        # the picture named first, then the sound matching it: no mismatch
+        ("While the video shows a hammer hitting a nail, the sound matches it.", "consistency", "synced"),
+        ("Whereas the video shows a glass breaking, the sound matches it exactly.", "consistency", "synced"),
+        # a question the answer asks itself asserts nothing; the statement after it does
+        ("Is the sound early? No, the sound is in sync with the picture.", "sync", "synced"),
+        ("Is the audio delayed? It is not; the sound matches the impact exactly.", "sync", "synced"),
+        # only what follows "Final answer:" is the answer
+        ("The crash looks early to me. Final answer: the sound is in sync.", "sync", "synced"),
+        # markdown emphasis leaves no gap that breaks a phrase
+        ("I would say **no**.", "existence", "silent"),
+        # "I would say no" after a contrast corrects a leading yes (this was read as yes)
+        ("Yes. Although, on closer listening, I would say no.", "existence", "silent"),
+        ("I would say yes, but actually the sound is missing.", "existence", "silent"),
+        # a reading written as a sentence
+        ("Refused.", None, "refused"),
+        # "the sound before the landing had already appeared": a sound word that starts at
+        # the postposition itself (之前的声响) is the sound it speaks of, not its subject
+        ("落地之前的声响就已经出现了。", "sync", "early"),
+    ],
+)  # fmt: skip
+def test_framing_contrast_and_clauses_are_read_as_the_answer_means(answer, dimension, expected):
+    assert parse_answer(answer, dimension) == expected
+
+
+def test_the_dimension_wins_over_choices_in_another_order():
+    # a prompt that shuffled its options: the dimension says which question was asked
+    assert parse_answer("No.", "consistency", ("mismatched", "synced")) == "mismatched"
+    assert parse_answer("No.", "existence", ("silent", "synced")) == "silent"
+    assert parse_answer("(A)", "consistency", ("mismatched", "synced")) == "mismatched"
+
+
+def test_the_judge_prompt_offers_every_label_for_a_dimension_it_does_not_know():
+    from thud_metrics.parsing.judging import judge_prompt
+
+    lines = judge_prompt("It is late.", "pitch").splitlines()
+    assert "Question asked: What does the sound of the video do?" in lines
+    i = lines.index("The options the question offered, as letters:")
+    assert [line.split(":")[0] for line in lines[i + 1 : i + 6]] == [
+        "(A) synced", "(B) early", "(C) delayed", "(D) silent", "(E) mismatched"]  # fmt: skip

@@ -367,14 +367,6 @@ def _ask_judge(
     return labels, report
 
 
-def _parse_unique(
-    answers: Iterable[str | None], dimensions: Iterable[str | None] | None, judge: Judge | None
-) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """:func:`read_answers` without the judge report (kept for older callers)."""
-    index, labels, offsets, _ = read_answers(answers, dimensions, judge=judge)
-    return index, labels, offsets
-
-
 def _first_seen_codes(values: list) -> tuple[np.ndarray, list]:
     table = dict.fromkeys(values)
     table.update(zip(table, range(len(table)), strict=True))

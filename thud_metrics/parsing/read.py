@@ -208,6 +208,12 @@ def _framing(cls: list[Clause]) -> set[int]:
     return dropped
 
 
+def _segment_at(text: str, pos: int) -> int:
+    """The contrast segment (see :class:`Clause`) that position ``pos`` of ``text`` is in."""
+    before = clauses(text[:pos])
+    return before[-1].segment if before else 0
+
+
 def claims_of(text: str) -> set[str]:
     """The claims an answer (normalised, without its letter) makes, after negation,
     framing and contrast.
@@ -221,7 +227,9 @@ def claims_of(text: str) -> set[str]:
     answer, text = _yes_no(text)
     if answer:
         found.append((answer, 0))
-    found += [(m.group(1) or m.group(2), 0) for m in en.SAY_YES_NO_EN.finditer(text)]
+    # "I would say no" belongs to the contrast segment it is said in ("Yes. Although, on
+    # closer listening, I would say no" is a no)
+    found += [(m.group(1) or m.group(2), _segment_at(text, m.start())) for m in en.SAY_YES_NO_EN.finditer(text)]
     text = same_length_sub(en.ONLY_EN, "only", text)
     text = same_length_sub(en.SKIP_EN, "", text)
     cls = clauses(text)
