@@ -308,3 +308,21 @@ def test_the_judge_prompt_offers_every_label_for_a_dimension_it_does_not_know():
     i = lines.index("The options the question offered, as letters:")
     assert [line.split(":")[0] for line in lines[i + 1 : i + 6]] == [
         "(A) synced", "(B) early", "(C) delayed", "(D) silent", "(E) mismatched"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("answer", "dimension", "reading"),
+    [
+        # a leading "no" without its comma is the answer, not "no ... sound" (silence)
+        ("No the sound is not delayed.", "sync", "unknown"),  # not synced, yet not late: no direction
+        ("No it is early.", "sync", "early"),
+        ("No the sound can not be heard.", "existence", "silent"),
+        ("No there is no sound.", "existence", "silent"),
+        ("No I hear rain instead.", "consistency", "mismatched"),
+        # and "no" before a noun still denies that noun
+        ("No sound at all.", "existence", "silent"),
+        ("No delay: the sound lands with the impact.", "sync", "synced"),
+    ],
+)
+def test_a_leading_no_without_its_comma(answer, dimension, reading):
+    assert parse_answer(answer, dimension) == reading

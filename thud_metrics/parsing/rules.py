@@ -358,7 +358,9 @@ _LEADING = r"^\W*(?:(?:definitely|certainly|probably|most likely|likely|absolute
 YES_EN = re.compile(_LEADING + r"(?:yes|yeah|yep|yup|correct|true|indeed|affirmative)\b")
 NO_EN = re.compile(
     _LEADING + r"(?:no|nope|nah|not really|false|incorrect|negative|(?:definitely|certainly|probably|absolutely) not)"
-    r"\b(?=\s*(?:[,.;:!)]|$))"
+    # a bare "no" then a new sentence without its comma ("No the sound is early") is the
+    # answer too, never "no ... sound" (silence)
+    r"\b(?=\s*(?:[,.;:!)]|$)|\s+(?:the|this|that|it|its|there|i|we|you|they)\b)"
 )
 #: "so I'd say yes", "the answer is no" anywhere
 SAY_YES_NO_EN = re.compile(r"\b(?:i would|i|we would) (?:say|answer|go with) (yes|no)\b|\bthe answer is (yes|no)\b")
