@@ -38,6 +38,10 @@ DEFAULT_TEST_FRACTION = 0.5
 DEFAULT_SHIFTS_PER_CLIP = 2
 #: what happens to a clip where only one shift direction fits, when a clip gets >= 2 shifts
 ONE_SIDED = ("skip", "keep")
+#: the planning protocol's version: a change that moves any clip's partition, offsets or
+#: donor for the same seed and settings must bump it (and regenerate the fixture of
+#: ``tests/thud_dataset/test_planning_behaviour.py::test_the_plan_of_a_fixed_seed_never_moves``)
+PLAN_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,11 @@ class ClipPlan:
         """A plan from its JSON form (``dataclasses.asdict``); reports written before
         several shifts per clip hold a single ``tau``."""
         d = dict(d)
-        if "taus" not in d and "tau" in d:
+        if "tau" in d:
+            if "taus" in d:
+                raise ValueError(
+                    f"{d.get('clip_id')}: a plan holds either 'taus' or the legacy 'tau', not both"
+                )
             d["taus"] = (d.pop("tau"),)
         return cls(**d)
 
@@ -130,7 +138,12 @@ def clip_rng(seed: int, clip_id: str, purpose: str) -> np.random.Generator:
 
 
 def partition_of(clip: Clip, test_fraction: float, salt: str = "thud-partition-v1") -> str:
-    """``"test"`` or ``"train"``: the clip's own ``split`` if set, else a hash of its id."""
+    """``"test"`` or ``"train"``: the clip's own ``split`` if set, else a hash of its id.
+
+    The hash is part of the published protocol (a dataset's split must not move between
+    versions): the first 8 bytes of ``SHA-256(salt + "\\x1f" + clip_id)`` (UTF-8), read as a
+    big-endian integer ``h``; the clip is ``"test"`` when ``h / 2**64 < test_fraction``.
+    """
     if clip.split is not None:
         return clip.split
     return "test" if _u64(salt, clip.clip_id) / 2**64 < test_fraction else "train"
