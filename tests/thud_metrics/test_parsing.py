@@ -202,7 +202,7 @@ def test_judge_prompt_lists_the_dimension_options_as_letters():
 
 # -- negation and refusal, class by class -----------------------------------------------------
 
-NEGATED_SYNC = [
+NEGATED = [
     # every way a negation of "in sync" is written: never "synced"
     ("The audio is not synchronized with the video.", "sync", "unknown"),
     ("The sound isn't in sync with the picture.", "sync", "unknown"),
@@ -217,10 +217,18 @@ NEGATED_SYNC = [
     ("There is no delay at all.", "sync", "synced"),
     ("I wouldn't say it's early or late.", "sync", "synced"),
     ("声音没有延迟。", "sync", "synced"),
+    # a negation turns any claim into its opposite
+    ("It is not in sync: the sound comes before the impact.", "sync", "early"),
+    ("The sound is not early.", "sync", "synced"),
+    ("Not synced; the sound arrives late.", "sync", "delayed"),
+    ("I do not hear any sound.", "existence", "silent"),
+    ("The sound does not match what we see.", "consistency", "mismatched"),
+    ("The audio is not missing.", "existence", "synced"),
+    ("No, it doesn't come from the ball.", "consistency", "mismatched"),
 ]
 
 
-@pytest.mark.parametrize(("answer", "dimension", "expected"), NEGATED_SYNC)
+@pytest.mark.parametrize(("answer", "dimension", "expected"), NEGATED)
 def test_negations_are_read(answer, dimension, expected):
     assert parse_answer(answer, dimension) == expected
 
@@ -233,6 +241,12 @@ REFUSALS = [
     "I don't have access to the audio, so I can't hear anything.",
     "I can only see the video frames; no sound reaches me.",
     "作为一个AI模型，我无法处理音频，所以听不到任何声音。",
+    # refusals followed by a guess
+    "I'm sorry, but I can't process audio.",
+    "As an AI language model, I cannot listen to the audio. The video looks synchronized.",
+    "I am unable to hear sounds; I only receive the video frames. (A)",
+    "No audio was provided to me, so I'd guess B.",
+    "我无法处理音频。",
 ]
 
 
@@ -240,6 +254,9 @@ REFUSALS = [
 @pytest.mark.parametrize("dimension", ["sync", "existence", "consistency", None])
 def test_refusals_are_refused_never_silent(answer, dimension):
     assert parse_answer(answer, dimension) == "refused"
+    if dimension is not None:  # and the answer after it is read on its own
+        labels, _ = parse_answers([answer, "A"], [dimension, dimension])
+        assert list(labels) == ["refused", "synced"]
 
 
 @pytest.mark.parametrize(

@@ -59,41 +59,6 @@ def test_answering_another_options_letter_scores_it_wrong():
             assert r["confusion"][cond][gold][label] == 1, (dim, word, answer)
 
 
-NEGATED = [
-    ("The audio is not synchronized with the video.", "sync", "unknown"),
-    ("It is not in sync: the sound comes before the impact.", "sync", "early"),
-    ("The sound is not early.", "sync", "synced"),
-    ("There is no delay at all.", "sync", "synced"),
-    ("Not synced; the sound arrives late.", "sync", "delayed"),
-    ("I do not hear any sound.", "existence", "silent"),
-    ("The sound does not match what we see.", "consistency", "mismatched"),
-    ("The audio is not missing.", "existence", "synced"),
-    ("No, it doesn't come from the ball.", "consistency", "mismatched"),
-]
-
-
-@pytest.mark.parametrize("answer,dimension,expected", NEGATED)
-def test_a_negation_turns_a_claim_into_its_opposite(answer, dimension, expected):
-    assert parse_answer(answer, dimension) == expected
-
-
-REFUSALS = [
-    "I'm sorry, but I can't process audio.",
-    "As an AI language model, I cannot listen to the audio. The video looks synchronized.",
-    "I am unable to hear sounds; I only receive the video frames. (A)",
-    "No audio was provided to me, so I'd guess B.",
-    "我无法处理音频。",
-]
-
-
-@pytest.mark.parametrize("dimension", ["sync", "existence", "consistency"])
-@pytest.mark.parametrize("answer", REFUSALS)
-def test_a_refusal_is_refused_whatever_it_guesses_next(answer, dimension):
-    assert parse_answer(answer, dimension) == "refused"
-    labels, _ = parse_answers([answer, "A"], [dimension, dimension])
-    assert list(labels) == ["refused", "synced"]
-
-
 #: Chinese direction sentences and what they say about the sound, read by hand: which side
 #: (sound 声音 or picture 画面) is the subject, and whether the word says earlier or later
 DIRECTIONS_ZH = [
